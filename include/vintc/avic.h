@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hyp/avic.c: the hypervisor side of AMD AVIC.  Per-VM physical and
+ * logical APIC ID tables and a VM ID (GA-tag lookup) made at vCPU
+ * pre-creation; per-vCPU backing page and physical-table entry kept in
+ * step with load/put/blocking.
+ */
+#ifndef VINTC_AVIC_H
+#define VINTC_AVIC_H
+
+#include <vintc/amd_defs.h>
+#include <vintc/idalloc.h>
+#include <vintc/vm.h>
+
+enum avic_inhibit {
+	AVIC_INHIBIT_DISABLED,
+	AVIC_INHIBIT_ABSENT,
+	AVIC_INHIBIT_HYPERV,
+	AVIC_INHIBIT_NESTED,
+	AVIC_INHIBIT_IRQWIN,
+	AVIC_INHIBIT_PIT_REINJ,
+	AVIC_INHIBIT_BLOCKIRQ,
+	AVIC_INHIBIT_SEV,
+	AVIC_INHIBIT_PHYSICAL_ID_ALIASED,
+	AVIC_INHIBIT_APIC_ID_MODIFIED,
+	AVIC_INHIBIT_APIC_BASE_MODIFIED,
+	AVIC_INHIBIT_LOGICAL_ID_ALIASED,
+	AVIC_INHIBIT_PHYSICAL_ID_TOO_BIG,
+	AVIC_INHIBIT_NR
+};
+
+struct avic_vm {
+	struct vm vm;
+	struct id_space *ids;
+	uint32_t vm_id;			/* 0: none (not hashed) */
+	uint64_t *physical_table;
+	uint32_t physical_max_id;	/* highest index the table holds */
+	uint32_t *logical_table;
+	struct host_mutex logical_lock;
+	uint64_t inhibits;		/* bit per enum avic_inhibit, atomic */
+};
+
+struct avic_vcpu {
+	struct vcpu vcpu;
+	void *backing;			/* the vAPIC page: APIC registers */
+	uint64_t backing_pa;
+	/* Shadow of the physical-table entry, with the software GA_LOG_INTR. */
+	uint64_t physical_entry;
+	uint64_t *physical_entry_ptr;	/* NULL: ID too big for the table */
+	struct host_mutex ir_list_lock;
+	uint32_t ldr, dfr;		/* last values applied to the logical table */
+	int logical_index;		/* -1: no logical-table entry */
+	bool x2apic;
+	struct vmcb_avic_control vmcb;
+};
+
+static inline struct avic_vm *to_avic_vm(struct vm *vm)
+{
+	return container_of(vm, struct avic_vm, vm);
+}
+
+static inline struct avic_vcpu *to_avic_vcpu(struct vcpu *vcpu)
+{
+	return container_of(vcpu, struct avic_vcpu, vcpu);
+}
+
+const char *avic_inhibit_name(enum avic_inhibit reason);
+/* The process-wide 20-bit VM ID space, or NULL if it cannot be made. */
+struct id_space *avic_global_ids(void);
+/* Largest guest physical APIC ID the CPU model accelerates. */
+uint32_t avic_model_max_id(enum avic_model model);
+
+void avic_set_inhibit(struct vm *vm, enum avic_inhibit reason);
+void avic_clear_inhibit(struct vm *vm, enum avic_inhibit reason);
+uint64_t avic_inhibits(struct vm *vm);
+bool avic_apicv_active(struct vm *vm);
+
+uint32_t avic_vcpu_gatag(struct vcpu *vcpu);
+/* The entry as the table holds it right now (0 if the vCPU has none). */
+uint64_t avic_vcpu_table_entry(struct vcpu *vcpu);
+
+/*
+ * GA-log notifier lookup: tag -> VM -> vCPU.  fn runs under the lookup's
+ * read lock, so a VM's pre-destroy (which takes the write lock to unhash)
+ * cannot finish while a notifier is still using one of its vCPUs.
+ * -ENOENT when the tag names no live VM or vCPU.
+ */
+int avic_ga_tag_resolve(struct id_space *ids, uint32_t tag,
+			void (*fn)(struct vcpu *vcpu, void *arg), void *arg);
+
+/* Trap-like LDR/DFR writes: the new value is already in the backing page. */
+void avic_handle_ldr_update(struct vcpu *vcpu);
+void avic_handle_dfr_update(struct vcpu *vcpu);
+/* Logical-table index for an xAPIC LDR under a DFR model, or -EINVAL. */
+int avic_logical_index(uint32_t ldr, uint32_t dfr);
+int avic_set_x2apic_mode(struct vcpu *vcpu, bool x2apic);
+
+/*
+ * Hypervisor or device -> vCPU: set IRR, full barrier, then doorbell a
+ * vCPU in guest mode or wake it.
+ */
+void avic_deliver(struct vcpu *vcpu, uint8_t vector);
+bool avic_vcpu_has_interrupt(struct vcpu *vcpu);
+
+/* The backend's whole per-VM teardown: works from any state, twice too. */
+void avic_vm_teardown(struct vm *vm);
+
+#endif

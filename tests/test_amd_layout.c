@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MIT
+/* Every AVIC bit field against ../shared/reference/avic.md. */
+#include <vintc/avic.h>
+
+#include "avic_util.h"
+
+/* Bits h..l set, written out independently of GENMASK_ULL. */
+static uint64_t bits(unsigned int h, unsigned int l)
+{
+	uint64_t m = 0;
+
+	for (unsigned int b = l; b <= h; b++)
+		m |= 1ULL << b;
+	return m;
+}
+
+TEST(layout_physical_entry)
+{
+	/* Reference 1.2: 11:0 host ID (12 bits, not 8), 51:12 backing PA. */
+	ASSERT_EQ(AVIC_PHYSICAL_ID_ENTRY_HOST_PHYSICAL_ID, bits(11, 0));
+	ASSERT_EQ(AVIC_PHYSICAL_ID_ENTRY_BACKING_PAGE, bits(51, 12));
+	ASSERT_EQ(AVIC_PHYSICAL_ID_ENTRY_GA_LOG_INTR, 1ULL << 61);
+	ASSERT_EQ(AVIC_PHYSICAL_ID_ENTRY_IS_RUNNING, 1ULL << 62);
+	ASSERT_EQ(AVIC_PHYSICAL_ID_ENTRY_VALID, 1ULL << 63);
+	/* No two fields overlap. */
+	ASSERT_EQ(AVIC_PHYSICAL_ID_ENTRY_HOST_PHYSICAL_ID & AVIC_PHYSICAL_ID_ENTRY_BACKING_PAGE, 0);
+	ASSERT_EQ(AVIC_MAX_PHYSICAL_ID, 0xFE);
+	ASSERT_EQ(X2AVIC_MAX_PHYSICAL_ID, 0x1FF);
+	ASSERT_EQ(X2AVIC_4K_MAX_PHYSICAL_ID, 0xFFF);
+}
+
+TEST(layout_logical_entry)
+{
+	ASSERT_EQ(AVIC_LOGICAL_ID_ENTRY_GUEST_PHYSICAL_ID, bits(7, 0));
+	ASSERT_EQ(AVIC_LOGICAL_ID_ENTRY_VALID, 1ULL << 31);
+	ASSERT_EQ(APIC_LDR_LOGICAL_ID, bits(31, 24));
+}
+
+TEST(layout_vmcb)
+{
+	ASSERT_EQ(VMCB_OFF_INT_CTL, 0x60);
+	ASSERT_EQ(VMCB_OFF_AVIC_APIC_BAR, 0x98);
+	ASSERT_EQ(VMCB_OFF_AVIC_BACKING_PAGE, 0xE0);
+	ASSERT_EQ(VMCB_OFF_AVIC_LOGICAL_ID, 0xF0);
+	ASSERT_EQ(VMCB_OFF_AVIC_PHYSICAL_ID, 0xF8);
+	ASSERT_EQ(VMCB_INT_CTL_AVIC_ENABLE, 1ULL << 31);
+	ASSERT_EQ(VMCB_INT_CTL_X2APIC_MODE, 1ULL << 30);
+	ASSERT_EQ(VMCB_CLEAN_AVIC, 1ULL << 11);
+	/* Max index is 12 bits: 9:0 or 8:0 would truncate 0xFFF / 0x1FF. */
+	ASSERT_EQ(VMCB_AVIC_PHYSICAL_MAX_INDEX, bits(11, 0));
+	ASSERT_EQ(AVIC_APIC_BAR_DEFAULT, 0xFEE00000);
+}
+
+TEST(layout_gatag)
+{
+	ASSERT_EQ(AVIC_GATAG_VM_ID, bits(31, 12));
+	ASSERT_EQ(AVIC_GATAG_VCPU_IDX, bits(11, 0));
+	ASSERT_EQ(avic_gatag(0xFFFFF, 0xFFF), 0xFFFFFFFF);
+	ASSERT_EQ(avic_gatag(1, 300), (1 << 12) | 300);
+	/* The old 24/8 split would make index 300 look like 44. */
+	ASSERT_EQ(FIELD_GET(AVIC_GATAG_VCPU_IDX, avic_gatag(7, 300)), 300);
+	ASSERT_EQ(FIELD_GET(AVIC_GATAG_VM_ID, avic_gatag(0xABCDE, 300)), 0xABCDE);
+}
+
+TEST(layout_apic_page)
+{
+	ASSERT_EQ(APIC_ID, 0x20);
+	ASSERT_EQ(APIC_TASKPRI, 0x80);
+	ASSERT_EQ(APIC_PROCPRI, 0xA0);
+	ASSERT_EQ(APIC_EOI, 0xB0);
+	ASSERT_EQ(APIC_LDR, 0xD0);
+	ASSERT_EQ(APIC_DFR, 0xE0);
+	ASSERT_EQ(APIC_SPIV, 0xF0);
+	ASSERT_EQ(APIC_ISR, 0x100);
+	ASSERT_EQ(APIC_TMR, 0x180);
+	ASSERT_EQ(APIC_IRR, 0x200);
+	ASSERT_EQ(APIC_ESR, 0x280);
+	ASSERT_EQ(APIC_ICR, 0x300);
+	ASSERT_EQ(APIC_ICR2, 0x310);
+	ASSERT_EQ(APIC_LVTT, 0x320);
+	ASSERT_EQ(APIC_LVTERR, 0x370);
+	ASSERT_EQ(APIC_TMICT, 0x380);
+	ASSERT_EQ(APIC_TMCCT, 0x390);
+	ASSERT_EQ(APIC_TDCR, 0x3E0);
+	/* Vector v: base + (v >> 5) * 0x10, bit v & 31. */
+	ASSERT_EQ(APIC_VECTOR_WORD(APIC_IRR, 0x41), 0x220);
+	ASSERT_EQ(APIC_VECTOR_BIT(0x41), 1);
+	ASSERT_EQ(APIC_VECTOR_WORD(APIC_IRR, 255), 0x270);
+	ASSERT_EQ(APIC_X2APIC_MSR(APIC_SPIV), 0x80F);
+	ASSERT_EQ(APIC_X2APIC_MSR(APIC_ICR), 0x830);
+	ASSERT_EQ(APIC_ICR_VECTOR, bits(7, 0));
+	ASSERT_EQ(APIC_ICR_DELIVERY_MODE, bits(10, 8));
+	ASSERT_EQ(APIC_ICR_DEST_LOGICAL, 1ULL << 11);
+	ASSERT_EQ(APIC_ICR_BUSY, 1ULL << 12);
+	ASSERT_EQ(APIC_ICR_LEVEL_ASSERT, 1ULL << 14);
+	ASSERT_EQ(APIC_ICR_TRIGGER_LEVEL, 1ULL << 15);
+	ASSERT_EQ(APIC_ICR_SHORTHAND, bits(19, 18));
+	ASSERT_EQ(APIC_ICR2_XAPIC_DEST, bits(31, 24));
+}
+
+TEST(layout_exits_msrs_cpuid)
+{
+	ASSERT_EQ(SVM_EXIT_AVIC_INCOMPLETE_IPI, 0x401);
+	ASSERT_EQ(SVM_EXIT_AVIC_UNACCELERATED_ACCESS, 0x402);
+	ASSERT_EQ(MSR_AMD64_SVM_AVIC_DOORBELL, 0xC001011B);
+	ASSERT_EQ(CPUID_8000_000A_EDX_AVIC, 1ULL << 13);
+	ASSERT_EQ(CPUID_8000_000A_EDX_X2AVIC, 1ULL << 18);
+	ASSERT_EQ(CPUID_8000_000A_ECX_X2AVIC_EXT, 1ULL << 6);
+	ASSERT_EQ(AVIC_IPI_FAILURE_INVALID_IPI_VECTOR, 4);
+}
+
+/* What the hypervisor writes, decoded field by field. */
+TEST(layout_entry_written_by_load)
+{
+	static const uint32_t ids[] = { 0x000, 0x0FF, 0x1A5, 0xABC };
+	struct vm *vm;
+	struct vcpu *vcpu;
+	struct avic_vcpu *v;
+	uint64_t e;
+
+	ASSERT_OK(host_cpus_set(4, ids));
+	vm = avic_vm_new(AVIC_MODEL_X2AVIC, 0, NULL);
+	vcpu = avic_vcpu_new(vm, 5);
+	v = to_avic_vcpu(vcpu);
+	ASSERT_OK(vcpu_load(vcpu, 3));
+	e = avic_vcpu_table_entry(vcpu);
+	ASSERT_EQ(FIELD_GET(AVIC_PHYSICAL_ID_ENTRY_HOST_PHYSICAL_ID, e), 0xABC);
+	ASSERT_EQ(FIELD_GET(AVIC_PHYSICAL_ID_ENTRY_BACKING_PAGE, e), v->backing_pa >> 12);
+	ASSERT_EQ(host_va(FIELD_GET(AVIC_PHYSICAL_ID_ENTRY_BACKING_PAGE, e) << 12), v->backing);
+	ASSERT(e & AVIC_PHYSICAL_ID_ENTRY_IS_RUNNING);
+	ASSERT(e & AVIC_PHYSICAL_ID_ENTRY_VALID);
+	ASSERT_EQ(e & AVIC_PHYSICAL_ID_ENTRY_GA_LOG_INTR, 0);
+	/* Nothing outside the defined fields. */
+	ASSERT_EQ(e & bits(60, 52), 0);
+	/* The table is where the VMCB says, at the entry's APIC ID. */
+	ASSERT_EQ(((uint64_t *)host_va(v->vmcb.avic_physical_id & VMCB_AVIC_ADDR_MASK))[5], e);
+	vcpu_put(vcpu);
+	vm_destroy(vm);
+}

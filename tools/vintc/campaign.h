@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Exhaustive fault campaigns: run a scenario once to count the fault sites
+ * it passes, then once per site with exactly that site failing, checking
+ * the rules after each run.
+ */
+#ifndef VINTC_CAMPAIGN_H
+#define VINTC_CAMPAIGN_H
+
+#include <stdint.h>
+
+#include <vintc/vm.h>
+
+struct campaign_opts {
+	uint32_t vcpus;			/* vCPUs 0..vcpus-1 */
+	enum avic_model model;
+};
+
+struct campaign_result {
+	uint64_t sites;			/* fault sites the scenario passes */
+	uint64_t cases;			/* runs with one site failing */
+	uint64_t failures;		/* cases that broke a rule */
+	uint64_t leaked_pages;		/* summed over every case */
+	uint64_t leaked_bytes;
+	uint64_t stale_ids;		/* VM IDs still taken after teardown */
+	char first_failure[256];	/* what the first failing case broke */
+};
+
+/*
+ * AVIC: for each site, create a VM and its vCPUs with that site failing;
+ * the failing step must return an error and leave nothing half-made that
+ * a retry cannot finish; the retried VM must be complete and consistent;
+ * after destroy no page, byte or VM ID may remain.  Returns 0, or a
+ * negative errno if the campaign itself could not run.
+ */
+int campaign_avic(const struct campaign_opts *opts, struct campaign_result *res);
+
+#endif
