@@ -55,8 +55,11 @@ CLI   := $(BUILD)/vintc
 TESTS := $(BUILD)/vintc-tests
 BENCH := $(BUILD)/vintc-bench
 
-.PHONY: all check bench run clean
+.PHONY: all check bench run clean deps
 all: $(LIB) $(CLI) $(TESTS) $(BENCH)
+
+deps:
+	$(Q)CC="$(CC)" SAN="$(SAN)" sh tools/deps.sh
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -76,13 +79,16 @@ $(BENCH): $(call obj,$(BENCH_SRCS)) $(LIB)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^
 
 # The runner forks each test, prints its own summary line last.
-check: $(TESTS) $(CLI)
+check: deps
+	$(Q)$(MAKE) --no-print-directory $(TESTS) $(CLI)
 	$(Q)VINTC_BIN=$(abspath $(CLI)) $(TESTS)
 
-bench: $(BENCH)
+bench: deps
+	$(Q)$(MAKE) --no-print-directory $(BENCH)
 	$(Q)$(BENCH)
 
-run: $(CLI)
+run: deps
+	$(Q)$(MAKE) --no-print-directory $(CLI)
 	$(Q)sh tools/demo.sh $(CLI)
 
 clean:

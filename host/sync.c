@@ -6,6 +6,10 @@
 
 #include <vintc/host.h>
 
+#ifdef HOST_TSAN
+uint64_t host_mb_word;
+#endif
+
 uint64_t host_now_ns(void)
 {
 	struct timespec ts;

@@ -186,6 +186,16 @@ static void avic_vm_destroy(struct vm *vm)
 	struct avic_vm *k = to_avic_vm(vm);
 
 	avic_vm_pre_destroy(vm);
+	/*
+	 * Normally the vCPUs are gone by now; if teardown runs first, detach
+	 * them so nothing writes through a pointer into a freed table.
+	 */
+	for (uint32_t i = 0; i < vm_nr_vcpus(vm); i++) {
+		struct avic_vcpu *v = to_avic_vcpu(vm_get_vcpu(vm, i));
+
+		v->physical_entry_ptr = NULL;
+		v->logical_index = -1;
+	}
 	host_pages_free(k->physical_table);
 	k->physical_table = NULL;
 	host_pages_free(k->logical_table);

@@ -258,11 +258,16 @@ int vcpu_block(struct vcpu *vcpu, uint64_t timeout_ns)
 			break;
 		}
 		now = host_now_ns();
-		if (now >= deadline) {
+		/*
+		 * Ending by the deadline is reported as such even if an
+		 * interrupt is pending by then: nobody woke us for it, which is
+		 * what a lost-wake-up watchdog wants to know.
+		 */
+		if (now >= deadline ||
+		    host_futex_wait(&vcpu->wake_seq, seq, deadline - now) == -ETIMEDOUT) {
 			r = -ETIMEDOUT;
 			break;
 		}
-		host_futex_wait(&vcpu->wake_seq, seq, deadline - now);
 	}
 	vcpu_unblocking(vcpu);
 	return r;

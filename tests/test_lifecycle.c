@@ -230,7 +230,7 @@ TEST(faults_avic_64_vcpus)
 /* Sites are numbered the same way on every run, with their names. */
 TEST(faults_site_enumeration_is_deterministic)
 {
-	uint64_t n1, n2;
+	uint64_t n1 = 0, n2 = 0;
 	struct vm *vm;
 
 	for (int pass = 0; pass < 2; pass++) {

@@ -103,8 +103,25 @@ static inline void host_read_unlock(struct host_rwlock *l) { pthread_rwlock_unlo
 static inline void host_write_lock(struct host_rwlock *l) { pthread_rwlock_wrlock(&l->l); }
 static inline void host_write_unlock(struct host_rwlock *l) { pthread_rwlock_unlock(&l->l); }
 
+#if defined(__SANITIZE_THREAD__)
+#define HOST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define HOST_TSAN 1
+#endif
+#endif
+
 /* Full barrier: orders earlier loads and stores against later ones (mfence). */
+#ifdef HOST_TSAN
+/*
+ * TSan does not model fences; a seq_cst read-modify-write of one shared
+ * word is a full barrier on x86 and gives TSan the ordering it tracks.
+ */
+extern uint64_t host_mb_word;
+static inline void host_mb(void) { __atomic_fetch_add(&host_mb_word, 0, __ATOMIC_SEQ_CST); }
+#else
 static inline void host_mb(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+#endif
 
 #define READ_ONCE(x)          __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v)      __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)

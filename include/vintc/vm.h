@@ -112,7 +112,8 @@ void vcpu_unblocking(struct vcpu *vcpu);
 /*
  * Halt: blocking hook, then sleep until an interrupt is pending, a wake
  * arrives or timeout_ns passes, then the unblocking hook.  Returns 0 when
- * an interrupt is pending, -ETIMEDOUT otherwise.
+ * an interrupt was found pending before the deadline, -ETIMEDOUT when the
+ * deadline ended the sleep (even if an interrupt is pending by then).
  */
 int vcpu_block(struct vcpu *vcpu, uint64_t timeout_ns);
 /*

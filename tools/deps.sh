@@ -1,0 +1,24 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Installs the Debian packages vintc needs, if any are missing.
+# Quiet and quick when everything is already there.
+set -e
+
+need=""
+command -v cc >/dev/null 2>&1 || need="$need gcc libc6-dev"
+command -v ar >/dev/null 2>&1 || need="$need binutils"
+case "${CC:-cc}" in
+*clang*) command -v "${CC}" >/dev/null 2>&1 || need="$need clang" ;;
+esac
+# The sanitizer runtimes ship with gcc's libasan/libtsan/libubsan.
+if [ -n "$SAN" ] && ! ls /usr/lib/gcc/*/*/libtsan.so >/dev/null 2>&1; then
+	need="$need libasan8 libtsan2 libubsan1"
+fi
+[ -z "$need" ] && exit 0
+
+echo "vintc: installing Debian packages:$need" >&2
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+fi
+$SUDO apt-get update -qq
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null

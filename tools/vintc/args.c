@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Argument helpers for the vintc CLI: strict numbers, a flag iterator
+ * taking "--flag value" and "--flag=value", and the one-line error
+ * convention (see args.h).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+
+static void vcli_error(const char *fmt, va_list ap)
+{
+	fputs("vintc: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+int cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vcli_error(fmt, ap);
+	va_end(ap);
+	return CLI_EXIT_USAGE;
+}
+
+int cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vcli_error(fmt, ap);
+	va_end(ap);
+	return CLI_EXIT_FAIL;
+}
+
+int cli_lib_error(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vintc: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", strerror(err < 0 ? -err : err));
+	return CLI_EXIT_FAIL;
+}
+
+static bool is_digit(char c, bool hex)
+{
+	return (c >= '0' && c <= '9') ||
+	       (hex && ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')));
+}
+
+int args_parse_num(const char *s, uint64_t *out)
+{
+	const char *digits = s;
+	unsigned long long v;
+	bool hex = false;
+	char *end;
+
+	if (!s)
+		return -EINVAL;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		hex = true;
+		digits = s + 2;
+	}
+	/* strtoull alone would take blanks, a sign, or an empty "0x". */
+	if (!*digits)
+		return -EINVAL;
+	for (const char *p = digits; *p; p++)
+		if (!is_digit(*p, hex))
+			return -EINVAL;
+	errno = 0;
+	v = strtoull(digits, &end, hex ? 16 : 10);
+	if (*end)
+		return -EINVAL;
+	if (errno == ERANGE)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int args_parse_u64(const char *flag, const char *noun, const char *s,
+		   uint64_t min, uint64_t max, uint64_t *out)
+{
+	const char *sep = noun ? " " : "";
+	uint64_t v;
+	int r;
+
+	if (!noun)
+		noun = "";
+	r = args_parse_num(s, &v);
+	if (r == -EINVAL) {
+		cli_usage_error("%s: %s%s'%s' is not a number (decimal or 0x hex)",
+				flag, noun, sep, s);
+		return -1;
+	}
+	if (r || v < min || v > max) {
+		cli_usage_error("%s: %s%s%s is out of range (%llu..%llu)", flag, noun, sep, s,
+				(unsigned long long)min, (unsigned long long)max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+bool args_want_help(int argc, char **argv, int first)
+{
+	for (int i = first; i < argc; i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return true;
+	return false;
+}
+
+void args_init(struct args *a, int argc, char **argv, int first)
+{
+	memset(a, 0, sizeof(*a));
+	a->argc = argc;
+	a->argv = argv;
+	a->next = first;
+}
+
+bool args_next(struct args *a)
+{
+	const char *eq;
+	size_t len;
+
+	if (a->next >= a->argc)
+		return false;
+	a->arg = a->argv[a->next++];
+	a->inline_value = NULL;
+	eq = strncmp(a->arg, "--", 2) ? NULL : strchr(a->arg, '=');
+	len = eq ? (size_t)(eq - a->arg) : strlen(a->arg);
+	if (len >= sizeof(a->name))
+		len = sizeof(a->name) - 1;
+	memcpy(a->name, a->arg, len);
+	a->name[len] = '\0';
+	if (eq)
+		a->inline_value = eq + 1;
+	return true;
+}
+
+bool args_is(const struct args *a, const char *flag)
+{
+	return !strcmp(a->name, flag);
+}
+
+const char *args_value(struct args *a)
+{
+	const char *v;
+
+	if (a->inline_value) {
+		if (!*a->inline_value) {
+			cli_usage_error("%s: empty value", a->name);
+			return NULL;
+		}
+		return a->inline_value;
+	}
+	if (a->next >= a->argc || !strncmp(a->argv[a->next], "--", 2)) {
+		cli_usage_error("%s: missing value", a->name);
+		return NULL;
+	}
+	v = a->argv[a->next++];
+	if (!*v) {
+		cli_usage_error("%s: empty value", a->name);
+		return NULL;
+	}
+	return v;
+}
+
+int args_no_value(const struct args *a)
+{
+	if (!a->inline_value)
+		return 0;
+	cli_usage_error("%s takes no value (got '%s')", a->name, a->arg);
+	return -1;
+}
+
+int args_unknown(const struct args *a, const char *cmd)
+{
+	if (a->arg[0] == '-')
+		return cli_usage_error("%s: unknown option '%s' (try 'vintc %s --help')",
+				       cmd, a->name, cmd);
+	return cli_usage_error("%s: unexpected argument '%s' (try 'vintc %s --help')",
+			       cmd, a->arg, cmd);
+}
+
+int args_model(bool x2avic, bool x2avic_4k, enum avic_model *model)
+{
+	if (x2avic && x2avic_4k) {
+		cli_usage_error("--x2avic and --x2avic-4k conflict: choose one model");
+		return -1;
+	}
+	*model = x2avic ? AVIC_MODEL_X2AVIC :
+		 x2avic_4k ? AVIC_MODEL_X2AVIC_4K : AVIC_MODEL_XAVIC;
+	return 0;
+}
+
+const char *args_model_name(enum avic_model model)
+{
+	switch (model) {
+	case AVIC_MODEL_X2AVIC:
+		return "x2avic";
+	case AVIC_MODEL_X2AVIC_4K:
+		return "x2avic-4k";
+	default:
+		return "xavic";
+	}
+}

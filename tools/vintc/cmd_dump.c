@@ -1,0 +1,430 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vintc dump avic: build an AVIC VM, create vCPUs 0..N-1 (vCPU ID ==
+ * index), load some on host CPUs, put some into the blocking state, then
+ * print what the silicon would see: the physical APIC ID table (raw u64
+ * entries), the logical APIC ID table, each vCPU's GA tag, and the VM's
+ * inhibits.  The VM is destroyed before returning.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vintc/avic.h>
+
+#include "args.h"
+#include "cmds.h"
+
+#define DUMP_DEFAULT_VCPUS 4U
+/* Flat indexes 0..7 and cluster indexes 0..59 overlap: 60 entries cover both. */
+#define DUMP_LOGICAL_ENTRIES (AVIC_LOGICAL_CLUSTER_MAX_INDEX + 1)
+
+struct dump_opts {
+	uint32_t vcpus;
+	enum avic_model model;
+	bool no_ipiv;
+	bool json;
+	/* Applied in command-line order: loads first, then blocks. */
+	uint32_t nr_loads, nr_blocks;
+	uint32_t load_vcpu[VM_MAX_VCPUS];
+	int load_cpu[VM_MAX_VCPUS];
+	uint32_t block_vcpu[VM_MAX_VCPUS];
+	int cpu_of[VM_MAX_VCPUS];		/* -1: not loaded */
+	bool blocked[VM_MAX_VCPUS];
+};
+
+void cmd_dump_usage(FILE *f)
+{
+	fputs("usage: vintc dump avic [--vcpus N] [--x2avic|--x2avic-4k] [--load V:CPU,...]\n"
+	      "                       [--block V,...] [--no-ipiv] [--json]\n"
+	      "\n"
+	      "Build a VM with the AVIC backend and vCPUs 0..N-1 (vCPU ID = index), load\n"
+	      "and block some of them, print the AVIC structures, then destroy the VM.\n"
+	      "\n"
+	      "  --vcpus N         vCPUs to create, 1..4096 (default 4).  IDs above the\n"
+	      "                    model's max physical ID get no table entry and inhibit\n"
+	      "                    AVIC for the VM (PHYSICAL_ID_TOO_BIG)\n"
+	      "  --x2avic          x2AVIC model: physical IDs 0..0x1FF (512 entries)\n"
+	      "  --x2avic-4k       x2AVIC with 4K IDs: 0..0xFFF (4096 entries)\n"
+	      "                    default: xAVIC, IDs 0..0xFE (255 entries)\n"
+	      "  --load V:CPU,...  load vCPU V on host CPU CPU (vcpu_load): IsRunning=1 and\n"
+	      "                    the CPU's host APIC ID in the entry; repeatable\n"
+	      "  --block V,...     then put loaded vCPU V into the blocking state\n"
+	      "                    (vcpu_blocking): IsRunning=0, host APIC ID kept\n"
+	      "  --no-ipiv         IPI virtualisation off: IsRunning is kept only in the\n"
+	      "                    hypervisor's shadow, never in the table\n"
+	      "  --json            one JSON object on one line:\n"
+	      "                      vm_id, physical_table (entries 0..max index, raw u64),\n"
+	      "                      logical_table (entries 0..59), ga_tags (one per vCPU),\n"
+	      "                      model, vcpus, max_index, apicv_active, inhibits,\n"
+	      "                      backing_pages, cpus (-1: not loaded), blocking\n"
+	      "                    default: a table per vCPU with the decoded entry\n"
+	      "  -h, --help        this text\n"
+	      "\n"
+	      "Numbers are decimal or 0x hex.  Host CPUs are the model's (64 by default,\n"
+	      "host APIC ID = CPU number).\n", f);
+}
+
+/* One "V:CPU" item of --load.  vCPU range is checked against --vcpus later. */
+static int parse_load_item(struct dump_opts *o, const char *item, uint32_t max_cpu)
+{
+	char *copy = strdup(item), *colon;
+	uint64_t v, cpu;
+	int r = -1;
+
+	if (!copy) {
+		cli_lib_error(-ENOMEM, "--load");
+		return -1;
+	}
+	colon = strchr(copy, ':');
+	if (!colon || strchr(colon + 1, ':')) {
+		cli_usage_error("--load: '%s' is not V:CPU", item);
+		goto out;
+	}
+	*colon = '\0';
+	if (!*copy || !colon[1]) {
+		cli_usage_error("--load: '%s' is not V:CPU", item);
+		goto out;
+	}
+	if (args_parse_u64("--load", "vCPU", copy, 0, o->vcpus - 1, &v) ||
+	    args_parse_u64("--load", "CPU", colon + 1, 0, max_cpu, &cpu))
+		goto out;
+	if (o->cpu_of[v] >= 0) {
+		cli_usage_error("--load: vCPU %" PRIu64 " is loaded twice", v);
+		goto out;
+	}
+	o->cpu_of[v] = (int)cpu;
+	o->load_vcpu[o->nr_loads] = (uint32_t)v;
+	o->load_cpu[o->nr_loads] = (int)cpu;
+	o->nr_loads++;
+	r = 0;
+out:
+	free(copy);
+	return r;
+}
+
+static int parse_block_item(struct dump_opts *o, const char *item)
+{
+	uint64_t v;
+
+	if (args_parse_u64("--block", "vCPU", item, 0, o->vcpus - 1, &v))
+		return -1;
+	if (o->cpu_of[v] < 0) {
+		cli_usage_error("--block: vCPU %" PRIu64 " is not loaded (add --load %" PRIu64 ":CPU)",
+				v, v);
+		return -1;
+	}
+	if (o->blocked[v]) {
+		cli_usage_error("--block: vCPU %" PRIu64 " is blocked twice", v);
+		return -1;
+	}
+	o->blocked[v] = true;
+	o->block_vcpu[o->nr_blocks++] = (uint32_t)v;
+	return 0;
+}
+
+/* Split a comma list and feed each item; empty items are errors. */
+static int parse_list(struct dump_opts *o, const char *flag, const char *list,
+		      uint32_t max_cpu)
+{
+	char *copy = strdup(list), *item, *save = NULL;
+	int r = 0;
+
+	if (!copy) {
+		cli_lib_error(-ENOMEM, "%s", flag);
+		return -1;
+	}
+	if (list[0] == ',' || list[strlen(list) - 1] == ',' || strstr(list, ",,")) {
+		cli_usage_error("%s: empty item in '%s'", flag, list);
+		free(copy);
+		return -1;
+	}
+	for (item = strtok_r(copy, ",", &save); item && !r; item = strtok_r(NULL, ",", &save))
+		r = strcmp(flag, "--load") ? parse_block_item(o, item) :
+					    parse_load_item(o, item, max_cpu);
+	free(copy);
+	return r;
+}
+
+/*
+ * Two passes: collect the flags, then interpret them, so --vcpus may come
+ * after the --load/--block that it bounds.  Returns an exit status, or -1
+ * to go on.
+ */
+static int dump_avic_parse(struct dump_opts *o, int argc, char **argv)
+{
+	const char *vcpus = NULL, *v;
+	const char **loads, **blocks;
+	uint32_t nr_loads = 0, nr_blocks = 0;
+	bool x2 = false, x2_4k = false;
+	int status = CLI_EXIT_USAGE;
+	struct args a;
+	uint64_t n = DUMP_DEFAULT_VCPUS;
+
+	loads = calloc((size_t)argc, sizeof(*loads));
+	blocks = calloc((size_t)argc, sizeof(*blocks));
+	if (!loads || !blocks) {
+		status = cli_lib_error(-ENOMEM, "dump avic");
+		goto out;
+	}
+	args_init(&a, argc, argv, 1);
+	while (args_next(&a)) {
+		if (args_is(&a, "--vcpus")) {
+			if (!(vcpus = args_value(&a)))
+				goto out;
+		} else if (args_is(&a, "--load")) {
+			if (!(v = args_value(&a)))
+				goto out;
+			loads[nr_loads++] = v;
+		} else if (args_is(&a, "--block")) {
+			if (!(v = args_value(&a)))
+				goto out;
+			blocks[nr_blocks++] = v;
+		} else if (args_is(&a, "--x2avic")) {
+			if (args_no_value(&a))
+				goto out;
+			x2 = true;
+		} else if (args_is(&a, "--x2avic-4k")) {
+			if (args_no_value(&a))
+				goto out;
+			x2_4k = true;
+		} else if (args_is(&a, "--no-ipiv")) {
+			if (args_no_value(&a))
+				goto out;
+			o->no_ipiv = true;
+		} else if (args_is(&a, "--json")) {
+			if (args_no_value(&a))
+				goto out;
+			o->json = true;
+		} else {
+			args_unknown(&a, "dump avic");
+			goto out;
+		}
+	}
+	if (args_model(x2, x2_4k, &o->model))
+		goto out;
+	if (vcpus && args_parse_u64("--vcpus", NULL, vcpus, 1, VM_MAX_VCPUS, &n))
+		goto out;
+	o->vcpus = (uint32_t)n;
+	for (uint32_t i = 0; i < VM_MAX_VCPUS; i++)
+		o->cpu_of[i] = -1;
+	for (uint32_t i = 0; i < nr_loads; i++)
+		if (parse_list(o, "--load", loads[i], host_cpus_nr() - 1))
+			goto out;
+	for (uint32_t i = 0; i < nr_blocks; i++)
+		if (parse_list(o, "--block", blocks[i], 0))
+			goto out;
+	status = -1;
+out:
+	free(loads);
+	free(blocks);
+	return status;
+}
+
+static int dump_avic_build(const struct dump_opts *o, struct vm **out)
+{
+	struct vm_config cfg = {
+		.arch = VM_ARCH_AVIC,
+		.avic = { .model = o->model, .disable_ipiv = o->no_ipiv },
+	};
+	struct vm *vm;
+	int r;
+
+	r = vm_create(&cfg, &vm);
+	if (r)
+		return cli_lib_error(r, "vm_create");
+	for (uint32_t i = 0; i < o->vcpus; i++) {
+		r = vcpu_create(vm, i, NULL);
+		if (r) {
+			vm_destroy(vm);
+			return cli_lib_error(r, "vcpu_create(vCPU %u)", i);
+		}
+	}
+	for (uint32_t i = 0; i < o->nr_loads; i++) {
+		r = vcpu_load(vm_get_vcpu(vm, o->load_vcpu[i]), o->load_cpu[i]);
+		if (r) {
+			vm_destroy(vm);
+			return cli_lib_error(r, "vcpu_load(vCPU %u, CPU %d)",
+					     o->load_vcpu[i], o->load_cpu[i]);
+		}
+	}
+	for (uint32_t i = 0; i < o->nr_blocks; i++)
+		vcpu_blocking(vm_get_vcpu(vm, o->block_vcpu[i]));
+	*out = vm;
+	return CLI_EXIT_OK;
+}
+
+static uint64_t table_entry(struct avic_vm *k, uint32_t i)
+{
+	return __atomic_load_n(&k->physical_table[i], __ATOMIC_ACQUIRE);
+}
+
+static uint32_t logical_entry(struct avic_vm *k, uint32_t i)
+{
+	return k->logical_table ? __atomic_load_n(&k->logical_table[i], __ATOMIC_ACQUIRE) : 0;
+}
+
+static uint32_t table_entries(struct avic_vm *k)
+{
+	return k->physical_table ? k->physical_max_id + 1 : 0;
+}
+
+static void print_inhibits_json(struct vm *vm)
+{
+	uint64_t inh = avic_inhibits(vm);
+	bool first = true;
+
+	fputs("\"inhibits\":[", stdout);
+	for (unsigned int r = 0; r < AVIC_INHIBIT_NR; r++) {
+		if (!(inh & BIT_ULL(r)))
+			continue;
+		printf("%s\"%s\"", first ? "" : ",", avic_inhibit_name((enum avic_inhibit)r));
+		first = false;
+	}
+	putchar(']');
+}
+
+static void dump_avic_json(struct vm *vm, const struct dump_opts *o)
+{
+	struct avic_vm *k = to_avic_vm(vm);
+	uint32_t n = vm_nr_vcpus(vm);
+
+	printf("{\"vm_id\":%u,\"physical_table\":[", k->vm_id);
+	for (uint32_t i = 0; i < table_entries(k); i++)
+		printf("%s\"0x%016" PRIx64 "\"", i ? "," : "", table_entry(k, i));
+	fputs("],\"logical_table\":[", stdout);
+	for (uint32_t i = 0; i < DUMP_LOGICAL_ENTRIES; i++)
+		printf("%s\"0x%08x\"", i ? "," : "", logical_entry(k, i));
+	fputs("],\"ga_tags\":[", stdout);
+	for (uint32_t i = 0; i < n; i++)
+		printf("%s\"0x%08x\"", i ? "," : "", avic_vcpu_gatag(vm_get_vcpu(vm, i)));
+	printf("],\"model\":\"%s\",\"vcpus\":%u,\"max_index\":%u,\"apicv_active\":%s,",
+	       args_model_name(o->model), n, k->physical_max_id,
+	       avic_apicv_active(vm) ? "true" : "false");
+	print_inhibits_json(vm);
+	fputs(",\"backing_pages\":[", stdout);
+	for (uint32_t i = 0; i < n; i++)
+		printf("%s\"0x%016" PRIx64 "\"", i ? "," : "",
+		       to_avic_vcpu(vm_get_vcpu(vm, i))->backing_pa);
+	fputs("],\"cpus\":[", stdout);
+	for (uint32_t i = 0; i < n; i++) {
+		struct vcpu *vcpu = vm_get_vcpu(vm, i);
+
+		printf("%s%d", i ? "," : "", vcpu->loaded ? vcpu->cpu : -1);
+	}
+	fputs("],\"blocking\":[", stdout);
+	for (uint32_t i = 0; i < n; i++)
+		printf("%s%s", i ? "," : "",
+		       load_acquire(&vm_get_vcpu(vm, i)->blocking) ? "true" : "false");
+	fputs("]}\n", stdout);
+}
+
+static void dump_avic_human(struct vm *vm, const struct dump_opts *o)
+{
+	struct avic_vm *k = to_avic_vm(vm);
+	uint32_t n = vm_nr_vcpus(vm), logical_valid = 0, no_entry = 0;
+	uint64_t inh = avic_inhibits(vm);
+
+	for (uint32_t i = 0; i < DUMP_LOGICAL_ENTRIES; i++)
+		if (logical_entry(k, i) & AVIC_LOGICAL_ID_ENTRY_VALID)
+			logical_valid++;
+	printf("AVIC VM\n");
+	printf("  VM ID           %u\n", k->vm_id);
+	printf("  model           %s (max physical ID 0x%x)\n", args_model_name(o->model),
+	       avic_model_max_id(o->model));
+	printf("  vCPUs           %u\n", n);
+	printf("  max index       %u (physical table: %u entries at PA 0x%" PRIx64 ")\n",
+	       k->physical_max_id, table_entries(k), host_pa(k->physical_table));
+	printf("  logical table   %u of %u entries valid (PA 0x%" PRIx64 ")\n",
+	       logical_valid, DUMP_LOGICAL_ENTRIES, host_pa(k->logical_table));
+	printf("  IPI virt.       %s\n", o->no_ipiv ? "off (IsRunning only in the shadow)" : "on");
+	printf("  inhibits        ");
+	if (!inh) {
+		printf("none (AVIC active)\n");
+	} else {
+		const char *sep = "";
+
+		for (unsigned int r = 0; r < AVIC_INHIBIT_NR; r++)
+			if (inh & BIT_ULL(r)) {
+				printf("%s%s", sep, avic_inhibit_name((enum avic_inhibit)r));
+				sep = ", ";
+			}
+		printf(" (AVIC off for the VM)\n");
+	}
+	printf("\n%5s  %-14s %-18s  %7s  %-18s  %9s  %5s  %s\n", "vCPU", "state",
+	       "table entry", "host ID", "backing PA", "IsRunning", "Valid", "GA tag");
+	for (uint32_t i = 0; i < n; i++) {
+		struct vcpu *vcpu = vm_get_vcpu(vm, i);
+		struct avic_vcpu *v = to_avic_vcpu(vcpu);
+		uint64_t e = avic_vcpu_table_entry(vcpu);
+		char state[32];
+
+		if (!vcpu->loaded)
+			snprintf(state, sizeof(state), "not loaded");
+		else if (load_acquire(&vcpu->blocking))
+			snprintf(state, sizeof(state), "blocking/CPU%d", vcpu->cpu);
+		else
+			snprintf(state, sizeof(state), "loaded/CPU%d", vcpu->cpu);
+		if (!v->physical_entry_ptr) {
+			no_entry++;
+			printf("%5u  %-14s %-18s  %7s  0x%016" PRIx64 "  %9s  %5s  0x%08x\n",
+			       vcpu->vcpu_id, state, "(no entry)", "-", v->backing_pa,
+			       "-", "-", avic_vcpu_gatag(vcpu));
+			continue;
+		}
+		printf("%5u  %-14s 0x%016" PRIx64 "  %7" PRIu64 "  0x%016" PRIx64
+		       "  %9u  %5u  0x%08x\n", vcpu->vcpu_id, state, e,
+		       (uint64_t)FIELD_GET(AVIC_PHYSICAL_ID_ENTRY_HOST_PHYSICAL_ID, e),
+		       (uint64_t)(e & AVIC_PHYSICAL_ID_ENTRY_BACKING_PAGE),
+		       (unsigned int)!!(e & AVIC_PHYSICAL_ID_ENTRY_IS_RUNNING),
+		       (unsigned int)!!(e & AVIC_PHYSICAL_ID_ENTRY_VALID),
+		       avic_vcpu_gatag(vcpu));
+	}
+	if (no_entry)
+		printf("\n%u vCPU(s) have IDs above max index %u: no table entry.\n",
+		       no_entry, k->physical_max_id);
+}
+
+int cmd_dump_avic(int argc, char **argv)
+{
+	struct dump_opts *o;
+	struct vm *vm = NULL;
+	int r;
+
+	if (args_want_help(argc, argv, 1)) {
+		cmd_dump_usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return cli_lib_error(-ENOMEM, "dump avic");
+	r = dump_avic_parse(o, argc, argv);
+	if (r < 0)
+		r = dump_avic_build(o, &vm);
+	if (r == CLI_EXIT_OK) {
+		if (o->json)
+			dump_avic_json(vm, o);
+		else
+			dump_avic_human(vm, o);
+		vm_destroy(vm);
+	}
+	free(o);
+	return r;
+}
+
+int cmd_dump(int argc, char **argv)
+{
+	if (argc < 2)
+		return cli_usage_error("dump: missing target (expected 'avic'; try 'vintc dump --help')");
+	if (!strcmp(argv[1], "avic"))
+		return cmd_dump_avic(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		cmd_dump_usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (argv[1][0] == '-')
+		return cli_usage_error("dump: missing target before '%s' (expected 'avic')",
+				       argv[1]);
+	return cli_usage_error("dump: unknown target '%s' (expected 'avic')", argv[1]);
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vintc CLI commands.  Each takes its own argc/argv (argv[0] is the
+ * command word, e.g. "dump" or "avic"), prints only its result on stdout,
+ * and returns the exit status: 0 ok, 1 library error or failed check,
+ * 2 usage error (see args.h).
+ */
+#ifndef VINTC_TOOLS_CMDS_H
+#define VINTC_TOOLS_CMDS_H
+
+#include <stdio.h>
+
+/* vintc dump <target> ...: build a VM and print its structures. */
+int cmd_dump(int argc, char **argv);
+/* vintc dump avic ... */
+int cmd_dump_avic(int argc, char **argv);
+void cmd_dump_usage(FILE *f);
+
+/* vintc faults <target> ...: exhaustive fault-injection campaign. */
+int cmd_faults(int argc, char **argv);
+/* vintc faults avic ... */
+int cmd_faults_avic(int argc, char **argv);
+void cmd_faults_usage(FILE *f);
+
+#endif

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vintc: command-line front end of the vintc library.  Dispatches to the
+ * commands in cmds.h; the library never prints, this tool does.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "args.h"
+#include "cmds.h"
+
+static void usage(FILE *f)
+{
+	fputs("usage: vintc <command> [<target>] [options]\n"
+	      "\n"
+	      "vintc drives the hypervisor side of AMD AVIC against software models:\n"
+	      "it builds VMs with the library and prints what the silicon would see.\n"
+	      "\n"
+	      "commands:\n"
+	      "  dump avic      build an AVIC VM and print its physical and logical APIC\n"
+	      "                 ID tables, GA tags and inhibits\n"
+	      "  faults avic    run the exhaustive fault-injection campaign\n"
+	      "  help [CMD]     this text, or one command's\n"
+	      "\n"
+	      "Exit status: 0 success, 1 library error or failed check, 2 usage error\n"
+	      "(one \"vintc: ...\" line on stderr, nothing on stdout).\n"
+	      "Set VINTC_LOG=err|warn|info|debug to see the library's log.\n", f);
+}
+
+static void full_help(FILE *f)
+{
+	usage(f);
+	fputs("\n", f);
+	cmd_dump_usage(f);
+	fputs("\n", f);
+	cmd_faults_usage(f);
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	if (argc < 2) {
+		full_help(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (argc > 3 || (argc == 3 && strcmp(argv[2], "avic")))
+		return cli_usage_error("help: unexpected argument '%s'", argv[argc - 1]);
+	if (!strcmp(argv[1], "dump")) {
+		cmd_dump_usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "faults")) {
+		cmd_faults_usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "help")) {
+		usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	return cli_usage_error("help: unknown command '%s' (try 'vintc --help')", argv[1]);
+}
+
+static int dispatch(int argc, char **argv)
+{
+	const char *cmd;
+
+	if (argc < 2)
+		return cli_usage_error("missing command (try 'vintc --help')");
+	cmd = argv[1];
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
+		full_help(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (!strcmp(cmd, "help"))
+		return cmd_help(argc - 1, argv + 1);
+	if (!strcmp(cmd, "dump"))
+		return cmd_dump(argc - 1, argv + 1);
+	if (!strcmp(cmd, "faults"))
+		return cmd_faults(argc - 1, argv + 1);
+	if (cmd[0] == '-')
+		return cli_usage_error("unknown option '%s' (try 'vintc --help')", cmd);
+	return cli_usage_error("unknown command '%s' (try 'vintc --help')", cmd);
+}
+
+int main(int argc, char **argv)
+{
+	int status = dispatch(argc, argv);
+
+	/* A result that never reached stdout (full disk, closed pipe) is a failure. */
+	if (fflush(stdout) || ferror(stdout)) {
+		int err = errno;
+
+		return cli_lib_error(err ? err : EIO, "writing stdout");
+	}
+	return status;
+}
