@@ -48,7 +48,7 @@ void host_log_rl(struct host_ratelimit *rl, enum host_log_level level, const cha
 		cur = (int)level_from_env();
 		__atomic_store_n(&log_level, cur, __ATOMIC_RELAXED);
 	}
-	if ((int)level > cur)
+	if (cur == HOST_LOG_OFF || (int)level > cur)
 		return;
 
 	now = host_now_ns();
