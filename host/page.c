@@ -52,6 +52,9 @@ static const char *const tag_names[HOST_TAG_NR] = {
 	[HOST_TAG_AVIC_LOGICAL] = "avic_logical_table",
 	[HOST_TAG_AVIC_BACKING] = "avic_backing_page",
 	[HOST_TAG_IDS] = "id_allocator",
+	[HOST_TAG_GICV5_VMT] = "gicv5_vm_table",
+	[HOST_TAG_GICV5_VM] = "gicv5_vm_descriptors",
+	[HOST_TAG_GICV5_IST] = "gicv5_vist",
 };
 
 const char *host_tag_name(enum host_tag tag)

@@ -6,5 +6,6 @@
 #include <vintc/vm.h>
 
 extern const struct vm_ops avic_vm_ops;
+extern const struct vm_ops vgic_v5_vm_ops;
 
 #endif

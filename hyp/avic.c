@@ -107,15 +107,6 @@ static int avic_vm_init(struct vm *vm)
 	return 0;
 }
 
-static unsigned int order_for_bytes(size_t bytes)
-{
-	unsigned int order = 0;
-
-	while ((HOST_PAGE_SIZE << order) < bytes)
-		order++;
-	return order;
-}
-
 /*
  * Sized from the VM's maximum vCPU ID, which is final once the first vCPU
  * is being created, and capped by what the CPU model can index.
@@ -130,7 +121,7 @@ static int avic_alloc_physical_table(struct avic_vm *k)
 	if (max_id > avic_model_max_id(k->vm.cfg.avic.model))
 		max_id = avic_model_max_id(k->vm.cfg.avic.model);
 	k->physical_table = host_pages_alloc(HOST_TAG_AVIC_PHYS,
-					     order_for_bytes((max_id + 1) * sizeof(uint64_t)),
+					     host_order_for_bytes((max_id + 1) * sizeof(uint64_t)),
 					     "avic.physical_table");
 	if (!k->physical_table)
 		return -ENOMEM;

@@ -14,6 +14,7 @@ static const struct vm_ops none_vm_ops = {
 static const struct vm_ops *const vm_ops_table[VM_ARCH_NR] = {
 	[VM_ARCH_NONE] = &none_vm_ops,
 	[VM_ARCH_AVIC] = &avic_vm_ops,
+	[VM_ARCH_GICV5] = &vgic_v5_vm_ops,
 };
 
 static bool id_taken(const struct vm *vm, uint32_t id)

@@ -193,8 +193,15 @@ static void *target(void *arg)
 	while (load_acquire(&pp->taken) < pp->rounds) {
 		bool took = false;
 
+		/*
+		 * Mostly a short stay in the guest, so senders race the halt;
+		 * one round in four stays until the vector arrives, so senders
+		 * also find the target in guest mode and ring its doorbell.
+		 */
+		bool stay = rand_r(&seed) % 4 == 0;
+
 		vcpu_set_mode(pp->vcpu, VCPU_IN_GUEST_MODE);
-		for (int spin = rand_r(&seed) % 64; spin >= 0 && !took; spin--)
+		for (int spin = rand_r(&seed) % 64; (stay || spin >= 0) && !took; spin--)
 			took = take_vector(pp);
 		vcpu_set_mode(pp->vcpu, VCPU_OUTSIDE_GUEST_MODE);
 		if (took || take_vector(pp))

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# A short tour of the vintc CLI (`make run`).  Usage: demo.sh PATH_TO_VINTC
+# A short tour of the vintc CLI (`make run`): AVIC, then GICv5.
+# Usage: demo.sh PATH_TO_VINTC
 set -e
 
 cli=${1:?usage: demo.sh PATH_TO_VINTC}
@@ -22,3 +23,9 @@ printf '%s\n' "$out" | tail -n 1
 
 step "Fault campaign: every allocation of a 64-vCPU xAVIC VM fails once"
 "$cli" faults avic --vcpus 64
+
+step "GICv5 VM with 4 vCPUs on an IRS model: vCPU 0 resident on PE 1"
+"$cli" dump gicv5 --vcpus 4 --load 0:1
+
+step "GICv5 fault campaign: every allocation and IRS command (fault or hang) fails once"
+"$cli" faults gicv5 --vcpus 4

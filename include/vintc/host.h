@@ -37,6 +37,9 @@ enum host_tag {
 	HOST_TAG_AVIC_LOGICAL,  /* logical APIC ID tables */
 	HOST_TAG_AVIC_BACKING,  /* vAPIC backing pages */
 	HOST_TAG_IDS,           /* ID allocator leaves */
+	HOST_TAG_GICV5_VMT,     /* VM table: linear, L1 and L2 */
+	HOST_TAG_GICV5_VM,      /* VMD, VPET, VPEDs */
+	HOST_TAG_GICV5_IST,     /* virtual SPI and LPI ISTs */
 	HOST_TAG_NR
 };
 
@@ -64,6 +67,16 @@ void *host_pages_alloc(enum host_tag tag, unsigned int order, const char *site);
 void host_pages_free(void *va);
 uint64_t host_pa(const void *va);       /* 0 if va is not in a live run */
 void *host_va(uint64_t pa);             /* NULL if pa is not in a live run */
+
+/* Smallest order whose run holds `bytes`. */
+static inline unsigned int host_order_for_bytes(size_t bytes)
+{
+	unsigned int order = 0;
+
+	while ((HOST_PAGE_SIZE << order) < bytes)
+		order++;
+	return order;
+}
 
 void *host_zalloc(enum host_tag tag, size_t size, const char *site);
 void host_free(void *p);
@@ -183,5 +196,23 @@ typedef void (*host_doorbell_fn)(uint32_t host_apic_id, void *opaque);
 void host_doorbell_set_handler(host_doorbell_fn fn, void *opaque);
 void host_doorbell_ring(uint32_t host_apic_id);
 uint64_t host_doorbell_count(void);
+
+/* ---- host interrupts: physical LPIs (doorbell targets) --------------------- */
+
+#define HOST_LPI_ID_BITS  16
+
+typedef void (*host_irq_handler)(uint32_t lpi, void *arg);
+
+/* Allocate one host LPI ID (1..2^16-1); fault site "host.lpi". */
+int host_lpi_alloc(uint32_t *lpi);
+void host_lpi_free(uint32_t lpi);
+/* Attach or detach (handler NULL) a handler; -ENOENT if not allocated. */
+int host_lpi_request(uint32_t lpi, host_irq_handler handler, void *arg);
+/*
+ * The interrupt controller made the LPI pending: run its handler.  Freeing
+ * or detaching waits for a handler already running.  -ENOENT if none.
+ */
+int host_lpi_raise(uint32_t lpi);
+uint32_t host_lpi_outstanding(void);
 
 #endif

@@ -21,6 +21,12 @@ struct id_space;
 #define ID_SPACE_MAX_BITS 24
 
 int id_space_create(unsigned int bits, struct id_space **out);
+/*
+ * Hand out the lowest free ID instead of rotating (an IDA): for IDs that
+ * are never carried in a tag, where a deterministic sequence matters more
+ * than delaying reuse (host LPIs).
+ */
+void id_space_set_lowest_first(struct id_space *s);
 void id_space_destroy(struct id_space *s);
 
 int id_alloc(struct id_space *s, void *owner, uint32_t *id);

@@ -27,6 +27,7 @@
 enum vm_arch {
 	VM_ARCH_NONE,	/* no interrupt acceleration: consumes nothing */
 	VM_ARCH_AVIC,
+	VM_ARCH_GICV5,
 	VM_ARCH_NR
 };
 
@@ -44,11 +45,21 @@ struct avic_config {
 	struct id_space *ids;		/* NULL: the process-wide 20-bit VM ID space */
 };
 
+struct vgic_v5_host;
+
+struct gicv5_config {
+	struct vgic_v5_host *host;	/* the probed IRS this VM uses (required) */
+	uint8_t spi_id_bits;		/* vSPI IST ID bits, 0: 8 (linear) */
+	uint8_t lpi_id_bits;		/* vLPI IST ID bits, 0: 12 */
+	bool lpi_two_level;		/* two-level vLPI IST, every L2 pre-allocated */
+};
+
 struct vm_config {
 	enum vm_arch arch;
 	uint32_t max_vcpus;		/* 0: VM_MAX_VCPUS */
 	uint32_t max_vcpu_ids;		/* 0: VM_MAX_VCPU_IDS */
 	struct avic_config avic;
+	struct gicv5_config gicv5;
 };
 
 enum vcpu_mode {

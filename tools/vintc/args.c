@@ -5,6 +5,7 @@
  * convention (see args.h).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +190,140 @@ int args_unknown(const struct args *a, const char *cmd)
 				       cmd, a->name, cmd);
 	return cli_usage_error("%s: unexpected argument '%s' (try 'vintc %s --help')",
 			       cmd, a->arg, cmd);
+}
+
+int args_other_target(const struct args *a, const char *cmd, const char *owner)
+{
+	return cli_usage_error("%s: %s applies to '%s' only", cmd, a->name, owner);
+}
+
+int args_parse_list(const char *flag, const char *list,
+		    int (*item)(void *ctx, const char *item), void *ctx)
+{
+	char *copy, *it, *save = NULL;
+	int r = 0;
+
+	if (list[0] == ',' || list[strlen(list) - 1] == ',' || strstr(list, ",,")) {
+		cli_usage_error("%s: empty item in '%s'", flag, list);
+		return -1;
+	}
+	copy = strdup(list);
+	if (!copy) {
+		cli_lib_error(-ENOMEM, "%s", flag);
+		return -1;
+	}
+	for (it = strtok_r(copy, ",", &save); it && !r; it = strtok_r(NULL, ",", &save))
+		r = item(ctx, it);
+	free(copy);
+	return r;
+}
+
+void args_loads_init(struct args_loads *l)
+{
+	l->nr = 0;
+	for (uint32_t i = 0; i < VM_MAX_VCPUS; i++)
+		l->cpu_of[i] = -1;
+}
+
+struct loads_ctx {
+	struct args_loads *l;
+	uint32_t nr_vcpus, nr_cpus;
+};
+
+/* One "V:CPU" item of --load. */
+static int parse_load_item(void *ctx, const char *item)
+{
+	struct loads_ctx *c = ctx;
+	struct args_loads *l = c->l;
+	const char *colon = strchr(item, ':');
+	uint64_t v, cpu;
+	char *vstr;
+	int r;
+
+	if (!colon || colon == item || !colon[1] || strchr(colon + 1, ':')) {
+		cli_usage_error("--load: '%s' is not V:CPU", item);
+		return -1;
+	}
+	vstr = strndup(item, (size_t)(colon - item));
+	if (!vstr) {
+		cli_lib_error(-ENOMEM, "--load");
+		return -1;
+	}
+	r = args_parse_u64("--load", "vCPU", vstr, 0, c->nr_vcpus - 1, &v);
+	free(vstr);
+	if (r || args_parse_u64("--load", "CPU", colon + 1, 0, c->nr_cpus - 1, &cpu))
+		return -1;
+	if (l->cpu_of[v] >= 0) {
+		cli_usage_error("--load: vCPU %" PRIu64 " is loaded twice", v);
+		return -1;
+	}
+	l->cpu_of[v] = (int)cpu;
+	l->vcpu[l->nr] = (uint32_t)v;
+	l->cpu[l->nr] = (int)cpu;
+	l->nr++;
+	return 0;
+}
+
+int args_parse_loads(struct args_loads *l, const char *list, uint32_t nr_vcpus,
+		     uint32_t nr_cpus)
+{
+	struct loads_ctx c = { .l = l, .nr_vcpus = nr_vcpus, .nr_cpus = nr_cpus };
+
+	return args_parse_list("--load", list, parse_load_item, &c);
+}
+
+const struct cli_target *args_find_target(const struct cli_target *targets, const char *name)
+{
+	for (const struct cli_target *t = targets; t->name; t++)
+		if (!strcmp(t->name, name))
+			return t;
+	return NULL;
+}
+
+/* "'avic'", "'avic' or 'gicv5'", "'a', 'b' or 'c'". */
+static void targets_list(const struct cli_target *targets, char *buf, size_t size)
+{
+	size_t n = 0, len = 0;
+
+	while (targets[n].name)
+		n++;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && len < size; i++) {
+		const char *sep = !i ? "" : i + 1 == n ? " or " : ", ";
+		int w = snprintf(buf + len, size - len, "%s'%s'", sep, targets[i].name);
+
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+}
+
+int args_dispatch(const char *cmd, const struct cli_target *targets, void (*usage)(FILE *f),
+		  int argc, char **argv)
+{
+	const struct cli_target *t;
+	char expected[128];
+
+	targets_list(targets, expected, sizeof(expected));
+	if (argc < 2)
+		return cli_usage_error("%s: missing target (expected %s; try 'vintc %s --help')",
+				       cmd, expected, cmd);
+	t = args_find_target(targets, argv[1]);
+	if (t) {
+		if (args_want_help(argc, argv, 2)) {
+			t->usage(stdout);
+			return CLI_EXIT_OK;
+		}
+		return t->run(argc - 1, argv + 1);
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (argv[1][0] == '-')
+		return cli_usage_error("%s: missing target before '%s' (expected %s)",
+				       cmd, argv[1], expected);
+	return cli_usage_error("%s: unknown target '%s' (expected %s)", cmd, argv[1], expected);
 }
 
 int args_model(bool x2avic, bool x2avic_4k, enum avic_model *model)

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <vintc/vm.h>
 
@@ -76,6 +77,59 @@ const char *args_value(struct args *a);
 int args_no_value(const struct args *a);
 /* Print the error for the current argument, which matched no flag. */
 int args_unknown(const struct args *a, const char *cmd);
+
+/*
+ * For a flag that belongs to another target of the same command:
+ * "faults gicv5: --x2avic applies to 'faults avic' only".  Returns
+ * CLI_EXIT_USAGE.
+ */
+int args_other_target(const struct args *a, const char *cmd, const char *owner);
+
+/*
+ * A comma list "a,b,c" (no empty items): item() is called on each in order
+ * and returns 0 or -1 after printing an error.  -1 if any item failed.
+ */
+int args_parse_list(const char *flag, const char *list,
+		    int (*item)(void *ctx, const char *item), void *ctx);
+
+/* vCPU loads from --load V:CPU,..., in command-line order. */
+struct args_loads {
+	uint32_t nr;
+	uint32_t vcpu[VM_MAX_VCPUS];
+	int cpu[VM_MAX_VCPUS];
+	int cpu_of[VM_MAX_VCPUS];	/* by vCPU index; -1: not loaded */
+};
+
+void args_loads_init(struct args_loads *l);
+/*
+ * Add the items of one --load list: vCPU 0..nr_vcpus-1, each at most once
+ * over every list, and CPU 0..nr_cpus-1.  -1 after printing an error.
+ */
+int args_parse_loads(struct args_loads *l, const char *list, uint32_t nr_vcpus,
+		     uint32_t nr_cpus);
+
+/*
+ * A command's targets ("avic", "gicv5"), in a table ending with a NULL
+ * name.  run gets argv[0] == the target word; usage prints its --help.
+ */
+struct cli_target {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	void (*usage)(FILE *f);
+};
+
+/* The target called name, or NULL. */
+const struct cli_target *args_find_target(const struct cli_target *targets, const char *name);
+
+/*
+ * Run "vintc <cmd> <target> [options]": argv[0] is the command word.
+ * "-h"/"--help" as the target prints usage (the whole command's help); a
+ * "-h"/"--help" anywhere after a known target prints that target's usage
+ * and wins over every other argument.  A missing or unknown target is a
+ * usage error naming the targets.  Returns the exit status.
+ */
+int args_dispatch(const char *cmd, const struct cli_target *targets, void (*usage)(FILE *f),
+		  int argc, char **argv);
 
 /* --x2avic / --x2avic-4k -> model; -1 after printing an error if both. */
 int args_model(bool x2avic, bool x2avic_4k, enum avic_model *model);

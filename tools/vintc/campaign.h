@@ -14,6 +14,7 @@
 struct campaign_opts {
 	uint32_t vcpus;			/* vCPUs 0..vcpus-1 */
 	enum avic_model model;
+	bool two_level;			/* GICv5: two-level VM table */
 };
 
 struct campaign_result {
@@ -23,6 +24,9 @@ struct campaign_result {
 	uint64_t leaked_pages;		/* summed over every case */
 	uint64_t leaked_bytes;
 	uint64_t stale_ids;		/* VM IDs still taken after teardown */
+	uint64_t retired_vm_ids;	/* GICv5: IDs retired after a failed teardown */
+	uint64_t hangs;			/* GICv5: cases where a command never completed */
+	uint64_t valid_left;		/* GICv5: VALID entries left after teardown */
 	char first_failure[256];	/* what the first failing case broke */
 };
 
@@ -34,5 +38,14 @@ struct campaign_result {
  * negative errno if the campaign itself could not run.
  */
 int campaign_avic(const struct campaign_opts *opts, struct campaign_result *res);
+
+/*
+ * GICv5: the same for the IRS probe, VM init, residency, teardown and IRS
+ * removal, where a site is an allocation, an IRS command that faults, or
+ * an IRS command that never completes.  A hung IRS is released after the
+ * caller has seen the failure, and the teardown retried: it must then
+ * free everything, and the ID of a VM whose teardown failed is retired.
+ */
+int campaign_gicv5(const struct campaign_opts *opts, struct campaign_result *res);
 
 #endif

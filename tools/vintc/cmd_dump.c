@@ -4,7 +4,8 @@
  * index), load some on host CPUs, put some into the blocking state, then
  * print what the silicon would see: the physical APIC ID table (raw u64
  * entries), the logical APIC ID table, each vCPU's GA tag, and the VM's
- * inhibits.  The VM is destroyed before returning.
+ * inhibits.  The VM is destroyed before returning.  dump gicv5 lives in
+ * cmd_dump_gicv5.c; cmd_dump() picks the target.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -26,15 +27,20 @@ struct dump_opts {
 	bool no_ipiv;
 	bool json;
 	/* Applied in command-line order: loads first, then blocks. */
-	uint32_t nr_loads, nr_blocks;
-	uint32_t load_vcpu[VM_MAX_VCPUS];
-	int load_cpu[VM_MAX_VCPUS];
+	struct args_loads loads;
+	uint32_t nr_blocks;
 	uint32_t block_vcpu[VM_MAX_VCPUS];
-	int cpu_of[VM_MAX_VCPUS];		/* -1: not loaded */
 	bool blocked[VM_MAX_VCPUS];
 };
 
 void cmd_dump_usage(FILE *f)
+{
+	cmd_dump_avic_usage(f);
+	fputs("\n", f);
+	cmd_dump_gicv5_usage(f);
+}
+
+void cmd_dump_avic_usage(FILE *f)
 {
 	fputs("usage: vintc dump avic [--vcpus N] [--x2avic|--x2avic-4k] [--load V:CPU,...]\n"
 	      "                       [--block V,...] [--no-ipiv] [--json]\n"
@@ -66,51 +72,14 @@ void cmd_dump_usage(FILE *f)
 	      "host APIC ID = CPU number).\n", f);
 }
 
-/* One "V:CPU" item of --load.  vCPU range is checked against --vcpus later. */
-static int parse_load_item(struct dump_opts *o, const char *item, uint32_t max_cpu)
+static int parse_block_item(void *ctx, const char *item)
 {
-	char *copy = strdup(item), *colon;
-	uint64_t v, cpu;
-	int r = -1;
-
-	if (!copy) {
-		cli_lib_error(-ENOMEM, "--load");
-		return -1;
-	}
-	colon = strchr(copy, ':');
-	if (!colon || strchr(colon + 1, ':')) {
-		cli_usage_error("--load: '%s' is not V:CPU", item);
-		goto out;
-	}
-	*colon = '\0';
-	if (!*copy || !colon[1]) {
-		cli_usage_error("--load: '%s' is not V:CPU", item);
-		goto out;
-	}
-	if (args_parse_u64("--load", "vCPU", copy, 0, o->vcpus - 1, &v) ||
-	    args_parse_u64("--load", "CPU", colon + 1, 0, max_cpu, &cpu))
-		goto out;
-	if (o->cpu_of[v] >= 0) {
-		cli_usage_error("--load: vCPU %" PRIu64 " is loaded twice", v);
-		goto out;
-	}
-	o->cpu_of[v] = (int)cpu;
-	o->load_vcpu[o->nr_loads] = (uint32_t)v;
-	o->load_cpu[o->nr_loads] = (int)cpu;
-	o->nr_loads++;
-	r = 0;
-out:
-	free(copy);
-	return r;
-}
-
-static int parse_block_item(struct dump_opts *o, const char *item)
-{
+	struct dump_opts *o = ctx;
 	uint64_t v;
 
 	if (args_parse_u64("--block", "vCPU", item, 0, o->vcpus - 1, &v))
 		return -1;
-	if (o->cpu_of[v] < 0) {
+	if (o->loads.cpu_of[v] < 0) {
 		cli_usage_error("--block: vCPU %" PRIu64 " is not loaded (add --load %" PRIu64 ":CPU)",
 				v, v);
 		return -1;
@@ -122,29 +91,6 @@ static int parse_block_item(struct dump_opts *o, const char *item)
 	o->blocked[v] = true;
 	o->block_vcpu[o->nr_blocks++] = (uint32_t)v;
 	return 0;
-}
-
-/* Split a comma list and feed each item; empty items are errors. */
-static int parse_list(struct dump_opts *o, const char *flag, const char *list,
-		      uint32_t max_cpu)
-{
-	char *copy = strdup(list), *item, *save = NULL;
-	int r = 0;
-
-	if (!copy) {
-		cli_lib_error(-ENOMEM, "%s", flag);
-		return -1;
-	}
-	if (list[0] == ',' || list[strlen(list) - 1] == ',' || strstr(list, ",,")) {
-		cli_usage_error("%s: empty item in '%s'", flag, list);
-		free(copy);
-		return -1;
-	}
-	for (item = strtok_r(copy, ",", &save); item && !r; item = strtok_r(NULL, ",", &save))
-		r = strcmp(flag, "--load") ? parse_block_item(o, item) :
-					    parse_load_item(o, item, max_cpu);
-	free(copy);
-	return r;
 }
 
 /*
@@ -197,6 +143,9 @@ static int dump_avic_parse(struct dump_opts *o, int argc, char **argv)
 			if (args_no_value(&a))
 				goto out;
 			o->json = true;
+		} else if (args_is(&a, "--two-level")) {
+			args_other_target(&a, "dump avic", "dump gicv5");
+			goto out;
 		} else {
 			args_unknown(&a, "dump avic");
 			goto out;
@@ -207,13 +156,12 @@ static int dump_avic_parse(struct dump_opts *o, int argc, char **argv)
 	if (vcpus && args_parse_u64("--vcpus", NULL, vcpus, 1, VM_MAX_VCPUS, &n))
 		goto out;
 	o->vcpus = (uint32_t)n;
-	for (uint32_t i = 0; i < VM_MAX_VCPUS; i++)
-		o->cpu_of[i] = -1;
+	args_loads_init(&o->loads);
 	for (uint32_t i = 0; i < nr_loads; i++)
-		if (parse_list(o, "--load", loads[i], host_cpus_nr() - 1))
+		if (args_parse_loads(&o->loads, loads[i], o->vcpus, host_cpus_nr()))
 			goto out;
 	for (uint32_t i = 0; i < nr_blocks; i++)
-		if (parse_list(o, "--block", blocks[i], 0))
+		if (args_parse_list("--block", blocks[i], parse_block_item, o))
 			goto out;
 	status = -1;
 out:
@@ -241,12 +189,12 @@ static int dump_avic_build(const struct dump_opts *o, struct vm **out)
 			return cli_lib_error(r, "vcpu_create(vCPU %u)", i);
 		}
 	}
-	for (uint32_t i = 0; i < o->nr_loads; i++) {
-		r = vcpu_load(vm_get_vcpu(vm, o->load_vcpu[i]), o->load_cpu[i]);
+	for (uint32_t i = 0; i < o->loads.nr; i++) {
+		r = vcpu_load(vm_get_vcpu(vm, o->loads.vcpu[i]), o->loads.cpu[i]);
 		if (r) {
 			vm_destroy(vm);
 			return cli_lib_error(r, "vcpu_load(vCPU %u, CPU %d)",
-					     o->load_vcpu[i], o->load_cpu[i]);
+					     o->loads.vcpu[i], o->loads.cpu[i]);
 		}
 	}
 	for (uint32_t i = 0; i < o->nr_blocks; i++)
@@ -393,7 +341,7 @@ int cmd_dump_avic(int argc, char **argv)
 	int r;
 
 	if (args_want_help(argc, argv, 1)) {
-		cmd_dump_usage(stdout);
+		cmd_dump_avic_usage(stdout);
 		return CLI_EXIT_OK;
 	}
 	o = calloc(1, sizeof(*o));
@@ -413,18 +361,13 @@ int cmd_dump_avic(int argc, char **argv)
 	return r;
 }
 
+const struct cli_target cmd_dump_targets[] = {
+	{ "avic", cmd_dump_avic, cmd_dump_avic_usage },
+	{ "gicv5", cmd_dump_gicv5, cmd_dump_gicv5_usage },
+	{ NULL, NULL, NULL }
+};
+
 int cmd_dump(int argc, char **argv)
 {
-	if (argc < 2)
-		return cli_usage_error("dump: missing target (expected 'avic'; try 'vintc dump --help')");
-	if (!strcmp(argv[1], "avic"))
-		return cmd_dump_avic(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		cmd_dump_usage(stdout);
-		return CLI_EXIT_OK;
-	}
-	if (argv[1][0] == '-')
-		return cli_usage_error("dump: missing target before '%s' (expected 'avic')",
-				       argv[1]);
-	return cli_usage_error("dump: unknown target '%s' (expected 'avic')", argv[1]);
+	return args_dispatch("dump", cmd_dump_targets, cmd_dump_usage, argc, argv);
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * vintc faults avic: run campaign_avic() (every fault site of building an
- * AVIC VM and its vCPUs, each failing once) and print the totals.  Exit 1
- * with the first broken rule on stderr if any case failed.
+ * vintc faults avic|gicv5: run campaign_avic() or campaign_gicv5() (every
+ * fault site of building a VM, each failing once) and print the totals.
+ * Exit 1 with the first broken rule on stderr if any case failed.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,8 +13,17 @@
 #include "cmds.h"
 
 #define FAULTS_DEFAULT_VCPUS 4U
+/* Each GICv5 case probes an IRS and builds the whole VM: keep N small. */
+#define FAULTS_GICV5_MAX_VCPUS 64U
 
 void cmd_faults_usage(FILE *f)
+{
+	cmd_faults_avic_usage(f);
+	fputs("\n", f);
+	cmd_faults_gicv5_usage(f);
+}
+
+void cmd_faults_avic_usage(FILE *f)
 {
 	fputs("usage: vintc faults avic [--vcpus N] [--x2avic|--x2avic-4k] [--json]\n"
 	      "\n"
@@ -37,8 +46,38 @@ void cmd_faults_usage(FILE *f)
 	      "rule on stderr).\n", f);
 }
 
-static void faults_print(const struct campaign_opts *opts, const struct campaign_result *res,
-			 bool json)
+void cmd_faults_gicv5_usage(FILE *f)
+{
+	fputs("usage: vintc faults gicv5 [--vcpus N] [--two-level] [--json]\n"
+	      "\n"
+	      "Exhaustive GICv5 fault campaign.  One case creates an IRS model, probes it\n"
+	      "(vgic_v5_probe), builds a VM with vCPUs 0..N-1, initialises it\n"
+	      "(vgic_v5_init), makes every VPE resident once, then tears everything down.\n"
+	      "A first run counts the fault sites passed: allocations, host LPIs, and for\n"
+	      "each IRS command (VMT_BASER, VMAP_*, VPE_SELR, VPE_CR0, VPE_DBR) a fault and\n"
+	      "a never-completing command.  Then one case per site, with exactly that site\n"
+	      "failing.  Every failure must be reported; a hung IRS is released and the\n"
+	      "step retried, which must then finish; after teardown no page, byte, host\n"
+	      "LPI, live VM ID or VALID VMTE may remain, and only a VM whose teardown\n"
+	      "failed may have its ID retired.\n"
+	      "\n"
+	      "  --vcpus N         vCPUs per VM, 1..64 (default 4).  Every case builds the\n"
+	      "                    whole VM and the sites grow with N, so N is kept small\n"
+	      "  --two-level       two-level VM table (L1 + on-demand 4 KiB L2s)\n"
+	      "                    default: linear VM table\n"
+	      "  --json            {\"sites\":S,\"cases\":C,\"failures\":F,\"leaked_pages\":L,\n"
+	      "                     \"retired_vm_ids\":R,\"leaked_bytes\":B,\"stale_ids\":I,\n"
+	      "                     \"hangs\":H,\"valid_left\":V,\"vcpus\":N,\"two_level\":T}\n"
+	      "                    hangs: cases where an IRS command never completed;\n"
+	      "                    retired_vm_ids: IDs retired after a failed teardown\n"
+	      "  -h, --help        this text\n"
+	      "\n"
+	      "Exit status 0 if every case kept the rules, 1 otherwise (the first broken\n"
+	      "rule on stderr).\n", f);
+}
+
+static void faults_avic_print(const struct campaign_opts *opts,
+			      const struct campaign_result *res, bool json)
 {
 	if (json) {
 		printf("{\"sites\":%" PRIu64 ",\"cases\":%" PRIu64 ",\"failures\":%" PRIu64
@@ -60,6 +99,46 @@ static void faults_print(const struct campaign_opts *opts, const struct campaign
 	printf("  result          %s\n", res->failures ? "FAIL" : "PASS");
 }
 
+static void faults_gicv5_print(const struct campaign_opts *opts,
+			       const struct campaign_result *res, bool json)
+{
+	if (json) {
+		printf("{\"sites\":%" PRIu64 ",\"cases\":%" PRIu64 ",\"failures\":%" PRIu64
+		       ",\"leaked_pages\":%" PRIu64 ",\"retired_vm_ids\":%" PRIu64
+		       ",\"leaked_bytes\":%" PRIu64 ",\"stale_ids\":%" PRIu64
+		       ",\"hangs\":%" PRIu64 ",\"valid_left\":%" PRIu64
+		       ",\"vcpus\":%u,\"two_level\":%s}\n",
+		       res->sites, res->cases, res->failures, res->leaked_pages,
+		       res->retired_vm_ids, res->leaked_bytes, res->stale_ids, res->hangs,
+		       res->valid_left, opts->vcpus, opts->two_level ? "true" : "false");
+		return;
+	}
+	printf("GICv5 fault campaign: %s VM table, %u vCPU(s)\n",
+	       opts->two_level ? "two-level" : "linear", opts->vcpus);
+	printf("  fault sites     %" PRIu64 "\n", res->sites);
+	printf("  cases run       %" PRIu64 " (one failing site each)\n", res->cases);
+	printf("  IRS hangs       %" PRIu64 " (command never completed, then released)\n",
+	       res->hangs);
+	printf("  failures        %" PRIu64 "\n", res->failures);
+	printf("  leaked pages    %" PRIu64 "\n", res->leaked_pages);
+	printf("  leaked bytes    %" PRIu64 "\n", res->leaked_bytes);
+	printf("  stale VM IDs    %" PRIu64 "\n", res->stale_ids);
+	printf("  retired VM IDs  %" PRIu64 " (teardown failed once)\n", res->retired_vm_ids);
+	printf("  VALID VMTEs     %" PRIu64 " (left after teardown)\n", res->valid_left);
+	printf("  result          %s\n", res->failures ? "FAIL" : "PASS");
+}
+
+/* Results first, so they are out before the verdict. */
+static int faults_verdict(const char *cmd, const struct campaign_result *res)
+{
+	if (!res->failures)
+		return CLI_EXIT_OK;
+	fflush(stdout);
+	return cli_error("%s: %" PRIu64 " of %" PRIu64 " case(s) failed; first: %s",
+			 cmd, res->failures, res->cases,
+			 res->first_failure[0] ? res->first_failure : "(not recorded)");
+}
+
 int cmd_faults_avic(int argc, char **argv)
 {
 	struct campaign_opts opts = { .vcpus = FAULTS_DEFAULT_VCPUS };
@@ -71,7 +150,7 @@ int cmd_faults_avic(int argc, char **argv)
 	int r;
 
 	if (args_want_help(argc, argv, 1)) {
-		cmd_faults_usage(stdout);
+		cmd_faults_avic_usage(stdout);
 		return CLI_EXIT_OK;
 	}
 	args_init(&a, argc, argv, 1);
@@ -91,6 +170,8 @@ int cmd_faults_avic(int argc, char **argv)
 			if (args_no_value(&a))
 				return CLI_EXIT_USAGE;
 			json = true;
+		} else if (args_is(&a, "--two-level")) {
+			return args_other_target(&a, "faults avic", "faults gicv5");
 		} else {
 			return args_unknown(&a, "faults avic");
 		}
@@ -106,29 +187,63 @@ int cmd_faults_avic(int argc, char **argv)
 	r = campaign_avic(&opts, &res);
 	if (r)
 		return cli_lib_error(r, "campaign_avic");
-	faults_print(&opts, &res, json);
-	if (res.failures) {
-		/* Results first, so they are out before the verdict. */
-		fflush(stdout);
-		return cli_error("faults avic: %" PRIu64 " of %" PRIu64 " case(s) failed; first: %s",
-				 res.failures, res.cases,
-				 res.first_failure[0] ? res.first_failure : "(not recorded)");
-	}
-	return CLI_EXIT_OK;
+	faults_avic_print(&opts, &res, json);
+	return faults_verdict("faults avic", &res);
 }
+
+int cmd_faults_gicv5(int argc, char **argv)
+{
+	struct campaign_opts opts = { .vcpus = FAULTS_DEFAULT_VCPUS };
+	struct campaign_result res;
+	const char *vcpus = NULL;
+	bool json = false;
+	struct args a;
+	uint64_t n;
+	int r;
+
+	if (args_want_help(argc, argv, 1)) {
+		cmd_faults_gicv5_usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	args_init(&a, argc, argv, 1);
+	while (args_next(&a)) {
+		if (args_is(&a, "--vcpus")) {
+			if (!(vcpus = args_value(&a)))
+				return CLI_EXIT_USAGE;
+		} else if (args_is(&a, "--two-level")) {
+			if (args_no_value(&a))
+				return CLI_EXIT_USAGE;
+			opts.two_level = true;
+		} else if (args_is(&a, "--json")) {
+			if (args_no_value(&a))
+				return CLI_EXIT_USAGE;
+			json = true;
+		} else if (args_is(&a, "--x2avic") || args_is(&a, "--x2avic-4k")) {
+			return args_other_target(&a, "faults gicv5", "faults avic");
+		} else {
+			return args_unknown(&a, "faults gicv5");
+		}
+	}
+	if (vcpus) {
+		if (args_parse_u64("--vcpus", NULL, vcpus, 1, FAULTS_GICV5_MAX_VCPUS, &n))
+			return CLI_EXIT_USAGE;
+		opts.vcpus = (uint32_t)n;
+	}
+
+	r = campaign_gicv5(&opts, &res);
+	if (r)
+		return cli_lib_error(r, "campaign_gicv5");
+	faults_gicv5_print(&opts, &res, json);
+	return faults_verdict("faults gicv5", &res);
+}
+
+const struct cli_target cmd_faults_targets[] = {
+	{ "avic", cmd_faults_avic, cmd_faults_avic_usage },
+	{ "gicv5", cmd_faults_gicv5, cmd_faults_gicv5_usage },
+	{ NULL, NULL, NULL }
+};
 
 int cmd_faults(int argc, char **argv)
 {
-	if (argc < 2)
-		return cli_usage_error("faults: missing target (expected 'avic'; try 'vintc faults --help')");
-	if (!strcmp(argv[1], "avic"))
-		return cmd_faults_avic(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		cmd_faults_usage(stdout);
-		return CLI_EXIT_OK;
-	}
-	if (argv[1][0] == '-')
-		return cli_usage_error("faults: missing target before '%s' (expected 'avic')",
-				       argv[1]);
-	return cli_usage_error("faults: unknown target '%s' (expected 'avic')", argv[1]);
+	return args_dispatch("faults", cmd_faults_targets, cmd_faults_usage, argc, argv);
 }

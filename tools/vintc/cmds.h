@@ -10,16 +10,28 @@
 
 #include <stdio.h>
 
+#include "args.h"
+
 /* vintc dump <target> ...: build a VM and print its structures. */
 int cmd_dump(int argc, char **argv);
+void cmd_dump_usage(FILE *f);
+extern const struct cli_target cmd_dump_targets[];
 /* vintc dump avic ... */
 int cmd_dump_avic(int argc, char **argv);
-void cmd_dump_usage(FILE *f);
+void cmd_dump_avic_usage(FILE *f);
+/* vintc dump gicv5 ... (cmd_dump_gicv5.c) */
+int cmd_dump_gicv5(int argc, char **argv);
+void cmd_dump_gicv5_usage(FILE *f);
 
 /* vintc faults <target> ...: exhaustive fault-injection campaign. */
 int cmd_faults(int argc, char **argv);
+void cmd_faults_usage(FILE *f);
+extern const struct cli_target cmd_faults_targets[];
 /* vintc faults avic ... */
 int cmd_faults_avic(int argc, char **argv);
-void cmd_faults_usage(FILE *f);
+void cmd_faults_avic_usage(FILE *f);
+/* vintc faults gicv5 ... */
+int cmd_faults_gicv5(int argc, char **argv);
+void cmd_faults_gicv5_usage(FILE *f);
 
 #endif

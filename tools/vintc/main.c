@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * vintc: command-line front end of the vintc library.  Dispatches to the
- * commands in cmds.h; the library never prints, this tool does.
+ * commands in cmds.h, which dispatch to their targets (avic, gicv5) through
+ * args_dispatch(); the library never prints, this tool does.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,14 +15,20 @@ static void usage(FILE *f)
 {
 	fputs("usage: vintc <command> [<target>] [options]\n"
 	      "\n"
-	      "vintc drives the hypervisor side of AMD AVIC against software models:\n"
-	      "it builds VMs with the library and prints what the silicon would see.\n"
+	      "vintc drives the hypervisor side of interrupt virtualization (AMD AVIC,\n"
+	      "Arm GICv5) against software models of the silicon: it builds VMs with the\n"
+	      "library and prints what the silicon would see.\n"
 	      "\n"
 	      "commands:\n"
 	      "  dump avic      build an AVIC VM and print its physical and logical APIC\n"
 	      "                 ID tables, GA tags and inhibits\n"
-	      "  faults avic    run the exhaustive fault-injection campaign\n"
-	      "  help [CMD]     this text, or one command's\n"
+	      "  dump gicv5     build a GICv5 VM on an IRS model and print its VMTE, VPET,\n"
+	      "                 the PEs' ICH_CONTEXTR_EL2 and the IRS registers\n"
+	      "  faults avic    run the exhaustive fault-injection campaign (AVIC)\n"
+	      "  faults gicv5   the same for GICv5: allocations, host LPIs, and IRS\n"
+	      "                 commands that fault or never complete\n"
+	      "  help [CMD [TARGET]]\n"
+	      "                 this text, or one command's or target's\n"
 	      "\n"
 	      "Exit status: 0 success, 1 library error or failed check, 2 usage error\n"
 	      "(one \"vintc: ...\" line on stderr, nothing on stdout).\n"
@@ -37,27 +44,38 @@ static void full_help(FILE *f)
 	cmd_faults_usage(f);
 }
 
+/* vintc help [CMD [TARGET]] */
 static int cmd_help(int argc, char **argv)
 {
+	const struct cli_target *targets = NULL, *t;
+	void (*cmd_usage)(FILE *f) = NULL;
+
 	if (argc < 2) {
 		full_help(stdout);
 		return CLI_EXIT_OK;
 	}
-	if (argc > 3 || (argc == 3 && strcmp(argv[2], "avic")))
-		return cli_usage_error("help: unexpected argument '%s'", argv[argc - 1]);
 	if (!strcmp(argv[1], "dump")) {
-		cmd_dump_usage(stdout);
+		targets = cmd_dump_targets;
+		cmd_usage = cmd_dump_usage;
+	} else if (!strcmp(argv[1], "faults")) {
+		targets = cmd_faults_targets;
+		cmd_usage = cmd_faults_usage;
+	} else if (!strcmp(argv[1], "help")) {
+		cmd_usage = usage;
+	} else {
+		return cli_usage_error("help: unknown command '%s' (try 'vintc --help')", argv[1]);
+	}
+	if (argc > 3 || (argc == 3 && !targets))
+		return cli_usage_error("help: unexpected argument '%s'", argv[argc - 1]);
+	if (argc == 3) {
+		t = args_find_target(targets, argv[2]);
+		if (!t)
+			return cli_usage_error("help: %s has no target '%s'", argv[1], argv[2]);
+		t->usage(stdout);
 		return CLI_EXIT_OK;
 	}
-	if (!strcmp(argv[1], "faults")) {
-		cmd_faults_usage(stdout);
-		return CLI_EXIT_OK;
-	}
-	if (!strcmp(argv[1], "help")) {
-		usage(stdout);
-		return CLI_EXIT_OK;
-	}
-	return cli_usage_error("help: unknown command '%s' (try 'vintc --help')", argv[1]);
+	cmd_usage(stdout);
+	return CLI_EXIT_OK;
 }
 
 static int dispatch(int argc, char **argv)

@@ -22,6 +22,7 @@ struct id_space {
 	struct host_rwlock lock;
 	unsigned int leaf_bits;
 	uint32_t leaf_size, nleaves, max, cursor, used, retired;
+	bool lowest_first;
 	uint64_t *full;		/* one bit per leaf */
 	struct id_leaf **leaves;
 };
@@ -119,7 +120,7 @@ int id_alloc(struct id_space *s, void *owner, uint32_t *id)
 		host_write_unlock(&s->lock);
 		return -ENOSPC;
 	}
-	n = s->cursor < s->max ? scan_from(s, s->cursor + 1) : 0;
+	n = s->cursor < s->max && !s->lowest_first ? scan_from(s, s->cursor + 1) : 0;
 	if (!n)
 		n = scan_from(s, 1);	/* wrap: ID 0 is never handed out */
 	l = n >> s->leaf_bits;
@@ -184,6 +185,11 @@ void id_free(struct id_space *s, uint32_t id)
 void id_retire(struct id_space *s, uint32_t id)
 {
 	id_release(s, id, true);
+}
+
+void id_space_set_lowest_first(struct id_space *s)
+{
+	s->lowest_first = true;
 }
 
 uint32_t id_space_max(const struct id_space *s)
