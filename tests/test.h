@@ -55,6 +55,16 @@ void test_fail(const char *file, int line, const char *fmt, ...);
 		test_fail(__FILE__, __LINE__, "%s returned %ld", #expr, _r); \
 } while (0)
 
+/* Bits h..l set, written out independently of GENMASK_ULL. */
+static inline uint64_t test_bits(unsigned int h, unsigned int l)
+{
+	uint64_t m = 0;
+
+	for (unsigned int b = l; b <= h; b++)
+		m |= 1ULL << b;
+	return m;
+}
+
 /* Path of the CLI binary under test (VINTC_BIN), or NULL. */
 const char *test_vintc_bin(void);
 

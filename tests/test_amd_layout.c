@@ -4,21 +4,12 @@
 
 #include "avic_util.h"
 
-/* Bits h..l set, written out independently of GENMASK_ULL. */
-static uint64_t bits(unsigned int h, unsigned int l)
-{
-	uint64_t m = 0;
-
-	for (unsigned int b = l; b <= h; b++)
-		m |= 1ULL << b;
-	return m;
-}
 
 TEST(layout_physical_entry)
 {
 	/* Reference 1.2: 11:0 host ID (12 bits, not 8), 51:12 backing PA. */
-	ASSERT_EQ(AVIC_PHYSICAL_ID_ENTRY_HOST_PHYSICAL_ID, bits(11, 0));
-	ASSERT_EQ(AVIC_PHYSICAL_ID_ENTRY_BACKING_PAGE, bits(51, 12));
+	ASSERT_EQ(AVIC_PHYSICAL_ID_ENTRY_HOST_PHYSICAL_ID, test_bits(11, 0));
+	ASSERT_EQ(AVIC_PHYSICAL_ID_ENTRY_BACKING_PAGE, test_bits(51, 12));
 	ASSERT_EQ(AVIC_PHYSICAL_ID_ENTRY_GA_LOG_INTR, 1ULL << 61);
 	ASSERT_EQ(AVIC_PHYSICAL_ID_ENTRY_IS_RUNNING, 1ULL << 62);
 	ASSERT_EQ(AVIC_PHYSICAL_ID_ENTRY_VALID, 1ULL << 63);
@@ -31,9 +22,9 @@ TEST(layout_physical_entry)
 
 TEST(layout_logical_entry)
 {
-	ASSERT_EQ(AVIC_LOGICAL_ID_ENTRY_GUEST_PHYSICAL_ID, bits(7, 0));
+	ASSERT_EQ(AVIC_LOGICAL_ID_ENTRY_GUEST_PHYSICAL_ID, test_bits(7, 0));
 	ASSERT_EQ(AVIC_LOGICAL_ID_ENTRY_VALID, 1ULL << 31);
-	ASSERT_EQ(APIC_LDR_LOGICAL_ID, bits(31, 24));
+	ASSERT_EQ(APIC_LDR_LOGICAL_ID, test_bits(31, 24));
 }
 
 TEST(layout_vmcb)
@@ -47,14 +38,14 @@ TEST(layout_vmcb)
 	ASSERT_EQ(VMCB_INT_CTL_X2APIC_MODE, 1ULL << 30);
 	ASSERT_EQ(VMCB_CLEAN_AVIC, 1ULL << 11);
 	/* Max index is 12 bits: 9:0 or 8:0 would truncate 0xFFF / 0x1FF. */
-	ASSERT_EQ(VMCB_AVIC_PHYSICAL_MAX_INDEX, bits(11, 0));
+	ASSERT_EQ(VMCB_AVIC_PHYSICAL_MAX_INDEX, test_bits(11, 0));
 	ASSERT_EQ(AVIC_APIC_BAR_DEFAULT, 0xFEE00000);
 }
 
 TEST(layout_gatag)
 {
-	ASSERT_EQ(AVIC_GATAG_VM_ID, bits(31, 12));
-	ASSERT_EQ(AVIC_GATAG_VCPU_IDX, bits(11, 0));
+	ASSERT_EQ(AVIC_GATAG_VM_ID, test_bits(31, 12));
+	ASSERT_EQ(AVIC_GATAG_VCPU_IDX, test_bits(11, 0));
 	ASSERT_EQ(avic_gatag(0xFFFFF, 0xFFF), 0xFFFFFFFF);
 	ASSERT_EQ(avic_gatag(1, 300), (1 << 12) | 300);
 	/* The old 24/8 split would make index 300 look like 44. */
@@ -88,14 +79,14 @@ TEST(layout_apic_page)
 	ASSERT_EQ(APIC_VECTOR_WORD(APIC_IRR, 255), 0x270);
 	ASSERT_EQ(APIC_X2APIC_MSR(APIC_SPIV), 0x80F);
 	ASSERT_EQ(APIC_X2APIC_MSR(APIC_ICR), 0x830);
-	ASSERT_EQ(APIC_ICR_VECTOR, bits(7, 0));
-	ASSERT_EQ(APIC_ICR_DELIVERY_MODE, bits(10, 8));
+	ASSERT_EQ(APIC_ICR_VECTOR, test_bits(7, 0));
+	ASSERT_EQ(APIC_ICR_DELIVERY_MODE, test_bits(10, 8));
 	ASSERT_EQ(APIC_ICR_DEST_LOGICAL, 1ULL << 11);
 	ASSERT_EQ(APIC_ICR_BUSY, 1ULL << 12);
 	ASSERT_EQ(APIC_ICR_LEVEL_ASSERT, 1ULL << 14);
 	ASSERT_EQ(APIC_ICR_TRIGGER_LEVEL, 1ULL << 15);
-	ASSERT_EQ(APIC_ICR_SHORTHAND, bits(19, 18));
-	ASSERT_EQ(APIC_ICR2_XAPIC_DEST, bits(31, 24));
+	ASSERT_EQ(APIC_ICR_SHORTHAND, test_bits(19, 18));
+	ASSERT_EQ(APIC_ICR2_XAPIC_DEST, test_bits(31, 24));
 }
 
 TEST(layout_exits_msrs_cpuid)
@@ -131,7 +122,7 @@ TEST(layout_entry_written_by_load)
 	ASSERT(e & AVIC_PHYSICAL_ID_ENTRY_VALID);
 	ASSERT_EQ(e & AVIC_PHYSICAL_ID_ENTRY_GA_LOG_INTR, 0);
 	/* Nothing outside the defined fields. */
-	ASSERT_EQ(e & bits(60, 52), 0);
+	ASSERT_EQ(e & test_bits(60, 52), 0);
 	/* The table is where the VMCB says, at the entry's APIC ID. */
 	ASSERT_EQ(((uint64_t *)host_va(v->vmcb.avic_physical_id & VMCB_AVIC_ADDR_MASK))[5], e);
 	vcpu_put(vcpu);
