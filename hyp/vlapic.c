@@ -5,26 +5,35 @@
 
 #include "vlapic.h"
 
+static uint32_t reg_read(void *regs, unsigned int off)
+{
+	return __atomic_load_n(apic_reg(regs, off), __ATOMIC_ACQUIRE);
+}
+
+static void reg_write(void *regs, unsigned int off, uint32_t val)
+{
+	__atomic_store_n(apic_reg(regs, off), val, __ATOMIC_RELEASE);
+}
+
+static const unsigned int lvt_regs[] = {
+	APIC_LVTT, APIC_LVTTHMR, APIC_LVTPC, APIC_LVT0, APIC_LVT1, APIC_LVTERR,
+};
+
 void vlapic_reset(void *regs, uint32_t apic_id)
 {
-	static const unsigned int lvts[] = {
-		APIC_LVTT, APIC_LVTTHMR, APIC_LVTPC, APIC_LVT0, APIC_LVT1, APIC_LVTERR,
-	};
-
 	memset(regs, 0, HOST_PAGE_SIZE);
-	*apic_reg(regs, APIC_ID) = (uint32_t)FIELD_PREP(APIC_XAPIC_ID, apic_id);
-	*apic_reg(regs, APIC_LVR) = APIC_LVR_VALUE;
-	*apic_reg(regs, APIC_DFR) = APIC_DFR_FLAT;
-	*apic_reg(regs, APIC_SPIV) = 0xFF;	/* spurious vector 0xFF, software-disabled */
-	for (unsigned int i = 0; i < ARRAY_SIZE(lvts); i++)
-		*apic_reg(regs, lvts[i]) = (uint32_t)APIC_LVT_MASKED;
+	reg_write(regs, APIC_ID, (uint32_t)FIELD_PREP(APIC_XAPIC_ID, apic_id));
+	reg_write(regs, APIC_LVR, APIC_LVR_VALUE);
+	reg_write(regs, APIC_DFR, APIC_DFR_FLAT);
+	reg_write(regs, APIC_SPIV, 0xFF);	/* spurious vector 0xFF, software-disabled */
+	for (unsigned int i = 0; i < ARRAY_SIZE(lvt_regs); i++)
+		reg_write(regs, lvt_regs[i], (uint32_t)APIC_LVT_MASKED);
 }
 
 int vlapic_find_highest(void *regs, unsigned int base)
 {
 	for (int w = 7; w >= 0; w--) {
-		uint32_t v = __atomic_load_n(apic_reg(regs, base + (unsigned int)w * 0x10),
-					     __ATOMIC_ACQUIRE);
+		uint32_t v = reg_read(regs, base + (unsigned int)w * 0x10);
 
 		if (v)
 			return w * 32 + 31 - __builtin_clz(v);
@@ -32,10 +41,107 @@ int vlapic_find_highest(void *regs, unsigned int base)
 	return -1;
 }
 
-bool vlapic_has_deliverable(void *regs)
+uint32_t vlapic_update_ppr(void *regs)
+{
+	uint32_t tpr = reg_read(regs, APIC_TASKPRI) & 0xFF;
+	int isrv = vlapic_find_highest(regs, APIC_ISR);
+	uint32_t isr_class = isrv < 0 ? 0 : (uint32_t)isrv & 0xF0;
+	uint32_t ppr = (tpr & 0xF0) >= isr_class ? tpr : isr_class;
+
+	reg_write(regs, APIC_PROCPRI, ppr);
+	return ppr;
+}
+
+static int highest_deliverable(void *regs)
 {
 	int v = vlapic_find_highest(regs, APIC_IRR);
-	uint32_t ppr = __atomic_load_n(apic_reg(regs, APIC_PROCPRI), __ATOMIC_RELAXED);
+	uint32_t ppr = reg_read(regs, APIC_PROCPRI);
 
-	return v >= 16 && ((unsigned int)v & 0xF0) > (ppr & 0xF0);
+	/* Vectors 0-15 are never delivered; an equal class waits (SDM 10.8.3.1). */
+	if (v < 16 || ((unsigned int)v & 0xF0) <= (ppr & 0xF0))
+		return -1;
+	return v;
+}
+
+bool vlapic_has_deliverable(void *regs)
+{
+	return highest_deliverable(regs) >= 0;
+}
+
+int vlapic_accept(void *regs)
+{
+	int v = highest_deliverable(regs);
+
+	if (v < 0)
+		return -1;
+	host_clear_bit32(apic_reg(regs, APIC_VECTOR_WORD(APIC_IRR, v)), APIC_VECTOR_BIT(v));
+	host_set_bit32(apic_reg(regs, APIC_VECTOR_WORD(APIC_ISR, v)), APIC_VECTOR_BIT(v));
+	vlapic_update_ppr(regs);
+	return v;
+}
+
+int vlapic_eoi(void *regs)
+{
+	int v = vlapic_find_highest(regs, APIC_ISR);
+
+	if (v < 0)
+		return -1;
+	host_clear_bit32(apic_reg(regs, APIC_VECTOR_WORD(APIC_ISR, v)), APIC_VECTOR_BIT(v));
+	vlapic_update_ppr(regs);
+	return v;
+}
+
+void vlapic_write_tpr(void *regs, uint32_t val)
+{
+	reg_write(regs, APIC_TASKPRI, val & 0xFF);
+	vlapic_update_ppr(regs);
+}
+
+void vlapic_write_svr(void *regs, uint32_t val)
+{
+	bool was_enabled = reg_read(regs, APIC_SPIV) & APIC_SPIV_APIC_ENABLED;
+
+	/* Vector, software enable, focus-check and EOI-suppression bits only. */
+	val &= 0x13FF;
+	reg_write(regs, APIC_SPIV, val);
+	/* Software-disabling masks every LVT entry (SDM 10.4.7.2). */
+	if (was_enabled && !(val & APIC_SPIV_APIC_ENABLED))
+		for (unsigned int i = 0; i < ARRAY_SIZE(lvt_regs); i++)
+			reg_write(regs, lvt_regs[i],
+				  reg_read(regs, lvt_regs[i]) | (uint32_t)APIC_LVT_MASKED);
+}
+
+void vlapic_write_esr(void *regs, uint32_t *pending)
+{
+	reg_write(regs, APIC_ESR, *pending);
+	*pending = 0;
+}
+
+struct vlapic_icr vlapic_icr_decode(uint64_t icr, bool x2apic)
+{
+	struct vlapic_icr d = {
+		.vector = (uint8_t)FIELD_GET(APIC_ICR_VECTOR, icr),
+		.delivery_mode = (uint8_t)FIELD_GET(APIC_ICR_DELIVERY_MODE, icr),
+		.dest_logical = icr & APIC_ICR_DEST_LOGICAL,
+		.level_assert = icr & APIC_ICR_LEVEL_ASSERT,
+		.trigger_level = icr & APIC_ICR_TRIGGER_LEVEL,
+		.shorthand = (uint8_t)FIELD_GET(APIC_ICR_SHORTHAND, icr),
+	};
+
+	d.dest = x2apic ? (uint32_t)(icr >> 32)
+			: (uint32_t)FIELD_GET(APIC_ICR2_XAPIC_DEST, icr >> 32);
+	return d;
+}
+
+enum vlapic_avic_class vlapic_avic_access_class(unsigned int offset)
+{
+	switch (offset & 0xFF0) {
+	case APIC_ID: case APIC_EOI: case APIC_RRR: case APIC_LDR: case APIC_DFR:
+	case APIC_SPIV: case APIC_ESR: case APIC_ICR: case APIC_LVTT:
+	case APIC_LVTTHMR: case APIC_LVTPC: case APIC_LVT0: case APIC_LVT1:
+	case APIC_LVTERR: case APIC_TMICT: case APIC_TDCR:
+		return VLAPIC_AVIC_TRAP;
+	default:
+		return VLAPIC_AVIC_FAULT;
+	}
 }

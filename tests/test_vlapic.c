@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT
+/* The APIC register model in the backing page. */
+#include <vintc/amd_defs.h>
+
+#include "../hyp/vlapic.h"
+#include "test.h"
+
+static void *page(void)
+{
+	void *p = host_pages_alloc(HOST_TAG_MISC, 0, "test.apic");
+
+	ASSERT(p != NULL);
+	vlapic_reset(p, 3);
+	return p;
+}
+
+static void set_irr(void *regs, unsigned int v)
+{
+	host_set_bit32(apic_reg(regs, APIC_VECTOR_WORD(APIC_IRR, v)), APIC_VECTOR_BIT(v));
+}
+
+TEST(vlapic_reset_values)
+{
+	void *r = page();
+
+	ASSERT_EQ(*apic_reg(r, APIC_ID), 3U << 24);
+	ASSERT_EQ(*apic_reg(r, APIC_LVR), 0x00050014);
+	ASSERT_EQ(*apic_reg(r, APIC_DFR), 0xFFFFFFFF);
+	ASSERT_EQ(*apic_reg(r, APIC_SPIV), 0xFF);
+	ASSERT_EQ(*apic_reg(r, APIC_LVT1), 1U << 16);
+	ASSERT_EQ(*apic_reg(r, APIC_TASKPRI), 0);
+	host_pages_free(r);
+}
+
+TEST(vlapic_ppr_from_tpr_and_isr)
+{
+	void *r = page();
+
+	vlapic_write_tpr(r, 0x35);
+	ASSERT_EQ(*apic_reg(r, APIC_PROCPRI), 0x35);	/* TPR class wins: whole TPR */
+	set_irr(r, 0x61);
+	ASSERT_EQ(vlapic_accept(r), 0x61);
+	ASSERT_EQ(*apic_reg(r, APIC_PROCPRI), 0x60);	/* ISR class wins: class only */
+	vlapic_write_tpr(r, 0x70);
+	ASSERT_EQ(*apic_reg(r, APIC_PROCPRI), 0x70);
+	vlapic_write_tpr(r, 0x1FF);			/* only 8 bits exist */
+	ASSERT_EQ(*apic_reg(r, APIC_TASKPRI), 0xFF);
+	host_pages_free(r);
+}
+
+TEST(vlapic_delivery_respects_ppr_class)
+{
+	void *r = page();
+
+	vlapic_write_tpr(r, 0x40);
+	set_irr(r, 0x4F);			/* same class as TPR: waits */
+	ASSERT(!vlapic_has_deliverable(r));
+	ASSERT_EQ(vlapic_accept(r), -1);
+	set_irr(r, 0x50);
+	ASSERT_EQ(vlapic_accept(r), 0x50);
+	/* 0x4F still waits behind 0x50 in service; vectors below 16 never go. */
+	vlapic_write_tpr(r, 0);
+	ASSERT_EQ(vlapic_accept(r), -1);
+	ASSERT_EQ(vlapic_eoi(r), 0x50);
+	ASSERT_EQ(vlapic_accept(r), 0x4F);
+	ASSERT_EQ(vlapic_eoi(r), 0x4F);
+	set_irr(r, 0x0E);
+	ASSERT(!vlapic_has_deliverable(r));
+	host_pages_free(r);
+}
+
+TEST(vlapic_nested_eoi_order)
+{
+	void *r = page();
+
+	set_irr(r, 0x30);
+	ASSERT_EQ(vlapic_accept(r), 0x30);
+	set_irr(r, 0x90);			/* higher class preempts */
+	ASSERT_EQ(vlapic_accept(r), 0x90);
+	set_irr(r, 0x80);			/* lower than in-service: waits */
+	ASSERT_EQ(vlapic_accept(r), -1);
+	ASSERT_EQ(*apic_reg(r, APIC_PROCPRI), 0x90);
+	ASSERT_EQ(vlapic_eoi(r), 0x90);		/* EOI ends the highest first */
+	ASSERT_EQ(vlapic_accept(r), 0x80);
+	ASSERT_EQ(vlapic_eoi(r), 0x80);
+	ASSERT_EQ(vlapic_eoi(r), 0x30);
+	ASSERT_EQ(vlapic_eoi(r), -1);
+	ASSERT_EQ(*apic_reg(r, APIC_PROCPRI), 0);
+	host_pages_free(r);
+}
+
+TEST(vlapic_svr_disable_masks_lvts)
+{
+	void *r = page();
+
+	vlapic_write_svr(r, 0x1FF);
+	*apic_reg(r, APIC_LVTT) = 0x20;		/* unmasked timer */
+	vlapic_write_svr(r, 0xFFFFFFFF);	/* reserved bits ignored */
+	ASSERT_EQ(*apic_reg(r, APIC_SPIV), 0x13FF);
+	ASSERT_EQ(*apic_reg(r, APIC_LVTT), 0x20);
+	vlapic_write_svr(r, 0xFF);
+	ASSERT_EQ(*apic_reg(r, APIC_LVTT), 0x10020);
+	host_pages_free(r);
+}
+
+TEST(vlapic_esr_latches_on_write)
+{
+	void *r = page();
+	uint32_t pending = APIC_ESR_SEND_ILLEGAL_VECTOR;
+
+	ASSERT_EQ(*apic_reg(r, APIC_ESR), 0);
+	vlapic_write_esr(r, &pending);
+	ASSERT_EQ(*apic_reg(r, APIC_ESR), APIC_ESR_SEND_ILLEGAL_VECTOR);
+	ASSERT_EQ(pending, 0);
+	vlapic_write_esr(r, &pending);
+	ASSERT_EQ(*apic_reg(r, APIC_ESR), 0);
+	host_pages_free(r);
+}
+
+TEST(vlapic_icr_decode_forms)
+{
+	struct vlapic_icr d = vlapic_icr_decode(0x07000000000C4CF1ULL, false);
+
+	ASSERT_EQ(d.vector, 0xF1);
+	ASSERT_EQ(d.delivery_mode, APIC_DM_NMI);
+	ASSERT(d.dest_logical);
+	ASSERT(d.level_assert);
+	ASSERT(!d.trigger_level);
+	ASSERT_EQ(d.shorthand, APIC_SH_OTHERS);
+	ASSERT_EQ(d.dest, 0x07);
+	d = vlapic_icr_decode(0x0001020300008530ULL, true);
+	ASSERT_EQ(d.dest, 0x00010203);
+	ASSERT(d.trigger_level);
+	ASSERT_EQ(d.delivery_mode, APIC_DM_INIT);
+	ASSERT_EQ(d.shorthand, APIC_SH_NONE);
+}
+
+TEST(vlapic_avic_trap_and_fault_classes)
+{
+	static const unsigned int traps[] = {
+		0x20, 0xB0, 0xC0, 0xD0, 0xE0, 0xF0, 0x280, 0x300,
+		0x320, 0x330, 0x340, 0x350, 0x360, 0x370, 0x380, 0x3E0,
+	};
+	static const unsigned int faults[] = {
+		0x30, 0x80, 0x90, 0xA0, 0x100, 0x180, 0x200, 0x310, 0x390, 0x3F0,
+	};
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(traps); i++)
+		ASSERT_EQ(vlapic_avic_access_class(traps[i]), VLAPIC_AVIC_TRAP);
+	for (unsigned int i = 0; i < ARRAY_SIZE(faults); i++)
+		ASSERT_EQ(vlapic_avic_access_class(faults[i]), VLAPIC_AVIC_FAULT);
+	/* EXITINFO1 carries the offset in bits 11:4; low bits don't matter. */
+	ASSERT_EQ(vlapic_avic_access_class(0x30C), VLAPIC_AVIC_TRAP);
+}
