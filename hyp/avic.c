@@ -385,15 +385,11 @@ bool avic_vcpu_has_interrupt(struct vcpu *vcpu)
 	return vlapic_has_deliverable(to_avic_vcpu(vcpu)->backing);
 }
 
-void avic_deliver(struct vcpu *vcpu, uint8_t vector)
+/* IRR is set and a full barrier done: make the vCPU look at it. */
+static void avic_kick(struct vcpu *vcpu)
 {
-	struct avic_vcpu *v = to_avic_vcpu(vcpu);
 	int h;
 
-	host_set_bit32(apic_reg(v->backing, APIC_VECTOR_WORD(APIC_IRR, vector)),
-		       APIC_VECTOR_BIT(vector));
-	/* Pairs with the barrier on guest entry and in avic_vcpu_blocking(). */
-	host_mb();
 	/*
 	 * A doorbell only helps a vCPU inside the guest; one that is not
 	 * (halted, or about to enter) needs a wake-up and checks IRR itself.
@@ -404,6 +400,17 @@ void avic_deliver(struct vcpu *vcpu, uint8_t vector)
 		host_doorbell_ring((uint32_t)h);
 	else
 		vcpu_wake(vcpu);
+}
+
+void avic_deliver(struct vcpu *vcpu, uint8_t vector)
+{
+	struct avic_vcpu *v = to_avic_vcpu(vcpu);
+
+	host_set_bit32(apic_reg(v->backing, APIC_VECTOR_WORD(APIC_IRR, vector)),
+		       APIC_VECTOR_BIT(vector));
+	/* Pairs with the barrier on guest entry and in avic_vcpu_blocking(). */
+	host_mb();
+	avic_kick(vcpu);
 }
 
 /* ---- logical table ------------------------------------------------------ */
@@ -540,3 +547,148 @@ const struct vm_ops avic_vm_ops = {
 	.vcpu_destroy = avic_vcpu_destroy,
 	.vm_destroy = avic_vm_destroy,
 };
+
+/* ---- incomplete-IPI exits: the software path ---------------------------- */
+
+bool avic_vcpu_match_dest(struct vcpu *vcpu, uint32_t dest, bool logical, bool x2apic)
+{
+	struct avic_vcpu *v = to_avic_vcpu(vcpu);
+	uint32_t ldr, id = vcpu->vcpu_id;
+
+	if (!logical)
+		return dest == (x2apic ? 0xFFFFFFFFU : 0xFFU) || dest == id;
+	if (x2apic) {
+		/* The x2APIC logical ID is derived: cluster in 31:16, one bit in 15:0. */
+		if (dest == 0xFFFFFFFFU)
+			return true;
+		return (dest >> 16) == (id >> 4) && (dest & (1U << (id & 0xF)));
+	}
+	ldr = (uint32_t)FIELD_GET(APIC_LDR_LOGICAL_ID, *apic_reg(v->backing, APIC_LDR));
+	if (dest == 0xFF)
+		return true;
+	if ((*apic_reg(v->backing, APIC_DFR) >> 28) == 0xF)
+		return ldr & dest;
+	return (ldr >> 4) == (dest >> 4) && (ldr & dest & 0xF);
+}
+
+static void avic_post_event(struct vcpu *target, uint8_t mode, uint8_t vector)
+{
+	struct avic_vcpu *t = to_avic_vcpu(target);
+	uint32_t ev;
+
+	switch (mode) {
+	case APIC_DM_NMI:
+		ev = AVIC_EVENT_NMI;
+		break;
+	case APIC_DM_INIT:
+		ev = AVIC_EVENT_INIT;
+		break;
+	case APIC_DM_STARTUP:
+		WRITE_ONCE(t->sipi_vector, vector);
+		ev = AVIC_EVENT_SIPI;
+		break;
+	case APIC_DM_SMI:
+		ev = AVIC_EVENT_SMI;
+		break;
+	default:
+		return;		/* reserved delivery modes are dropped */
+	}
+	__atomic_fetch_or(&t->events, ev, __ATOMIC_SEQ_CST);
+	vcpu_wake(target);
+}
+
+uint32_t avic_vcpu_take_events(struct vcpu *vcpu, uint8_t *sipi_vector)
+{
+	struct avic_vcpu *v = to_avic_vcpu(vcpu);
+	uint32_t ev = __atomic_exchange_n(&v->events, 0, __ATOMIC_ACQ_REL);
+
+	if (sipi_vector)
+		*sipi_vector = READ_ONCE(v->sipi_vector);
+	return ev;
+}
+
+/* Every vCPU the ICR names, as the software APIC would resolve it. */
+static bool avic_ipi_targets(struct vcpu *sender, struct vcpu *t, const struct vlapic_icr *d,
+			     bool x2apic)
+{
+	switch (d->shorthand) {
+	case APIC_SH_SELF:
+		return t == sender;
+	case APIC_SH_ALL:
+		return true;
+	case APIC_SH_OTHERS:
+		return t != sender;
+	default:
+		return avic_vcpu_match_dest(t, d->dest, d->dest_logical, x2apic);
+	}
+}
+
+static void avic_emulate_ipi(struct vcpu *sender, const struct vlapic_icr *d, bool x2apic,
+			     struct avic_ipi_stats *st)
+{
+	struct vm *vm = sender->vm;
+
+	for (uint32_t i = 0; i < vm_nr_vcpus(vm); i++) {
+		struct vcpu *t = vm_get_vcpu(vm, i);
+
+		if (!avic_ipi_targets(sender, t, d, x2apic))
+			continue;
+		/* Lowest priority is delivered to every match, as KVM does without arbitration. */
+		if (d->delivery_mode == APIC_DM_FIXED || d->delivery_mode == APIC_DM_LOWEST)
+			avic_deliver(t, d->vector);
+		else
+			avic_post_event(t, d->delivery_mode, d->vector);
+		if (st)
+			st->emulated++;
+	}
+}
+
+int avic_handle_incomplete_ipi(struct vcpu *vcpu, uint64_t exitinfo1, uint64_t exitinfo2,
+			       struct avic_ipi_stats *st)
+{
+	struct avic_vcpu *v = to_avic_vcpu(vcpu);
+	uint32_t cause = (uint32_t)(exitinfo2 >> 32);
+	struct vlapic_icr d = vlapic_icr_decode(exitinfo1, v->x2apic);
+	struct vm *vm = vcpu->vm;
+
+	if (st && cause < ARRAY_SIZE(st->by_cause))
+		st->by_cause[cause]++;
+	switch (cause) {
+	case AVIC_IPI_FAILURE_TARGET_NOT_RUNNING:
+		/*
+		 * The silicon already set IRR in every target: only the ones it
+		 * could not doorbell need the hypervisor, and only a kick (with
+		 * IPIv off that includes running targets: the table never says
+		 * so).
+		 */
+		for (uint32_t i = 0; i < vm_nr_vcpus(vm); i++) {
+			struct vcpu *t = vm_get_vcpu(vm, i);
+
+			/* A target the table showed running got its doorbell already. */
+			if (!avic_ipi_targets(vcpu, t, &d, v->x2apic) ||
+			    (avic_vcpu_table_entry(t) & AVIC_PHYSICAL_ID_ENTRY_IS_RUNNING))
+				continue;
+			avic_kick(t);
+			if (st)
+				st->woken++;
+		}
+		return 0;
+	case AVIC_IPI_FAILURE_INVALID_INT_TYPE:
+	case AVIC_IPI_FAILURE_INVALID_TARGET:
+		avic_emulate_ipi(vcpu, &d, v->x2apic, st);
+		return 0;
+	case AVIC_IPI_FAILURE_INVALID_IPI_VECTOR:
+		/* A real APIC reports it; the guest sees it at its next ESR write. */
+		__atomic_fetch_or(&v->esr_pending, APIC_ESR_SEND_ILLEGAL_VECTOR, __ATOMIC_RELAXED);
+		return 0;
+	case AVIC_IPI_FAILURE_INVALID_BACKING_PAGE:
+		if (st)
+			st->bad_backing_page++;
+		host_log(HOST_LOG_ERR, "AVIC: invalid backing page in VM %u", to_avic_vm(vm)->vm_id);
+		return -EFAULT;
+	default:
+		if (st)
+			st->bad_cause++;
+		return -EINVAL;
+	}
+}

@@ -51,6 +51,9 @@ struct avic_vcpu {
 	uint32_t ldr, dfr;		/* last values applied to the logical table */
 	int logical_index;		/* -1: no logical-table entry */
 	bool x2apic;
+	uint32_t events;		/* AVIC_EVENT_*, atomic */
+	uint8_t sipi_vector;
+	uint32_t esr_pending;		/* errors since the last ESR write */
 	struct vmcb_avic_control vmcb;
 };
 
@@ -101,6 +104,35 @@ int avic_set_x2apic_mode(struct vcpu *vcpu, bool x2apic);
  */
 void avic_deliver(struct vcpu *vcpu, uint8_t vector);
 bool avic_vcpu_has_interrupt(struct vcpu *vcpu);
+
+/* Events the software path hands to the engine (non-Fixed IPIs). */
+#define AVIC_EVENT_NMI    (1U << 0)
+#define AVIC_EVENT_INIT   (1U << 1)
+#define AVIC_EVENT_SIPI   (1U << 2)
+#define AVIC_EVENT_SMI    (1U << 3)
+
+struct avic_ipi_stats {
+	uint64_t by_cause[5];		/* AVIC_IPI_FAILURE_* */
+	uint64_t woken, emulated, bad_backing_page, bad_cause;
+};
+
+/* Does this vCPU's APIC accept destination `dest` in this mode? */
+bool avic_vcpu_match_dest(struct vcpu *vcpu, uint32_t dest, bool logical, bool x2apic);
+
+/*
+ * SVM_EXIT_AVIC_INCOMPLETE_IPI on `vcpu` (the sender), trap-like: the ICR
+ * is already in its backing page.  Per cause: TARGET_NOT_RUNNING wakes the
+ * matching not-running targets (their IRR is set already); INVALID_INT_TYPE
+ * and INVALID_TARGET emulate the IPI in software (a second IRR set is
+ * harmless); INVALID_IPI_VECTOR sets ESR "send illegal vector" as a real
+ * APIC does (KVM ignores it); INVALID_BACKING_PAGE is a hypervisor bug:
+ * counted and -EFAULT.  Non-Fixed IPIs become pending events
+ * (AVIC_EVENT_*) on their targets for the engine.
+ */
+int avic_handle_incomplete_ipi(struct vcpu *vcpu, uint64_t exitinfo1, uint64_t exitinfo2,
+			       struct avic_ipi_stats *st);
+/* Pending AVIC_EVENT_* bits of a vCPU, taken (cleared) atomically. */
+uint32_t avic_vcpu_take_events(struct vcpu *vcpu, uint8_t *sipi_vector);
 
 /* The backend's whole per-VM teardown: works from any state, twice too. */
 void avic_vm_teardown(struct vm *vm);

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+/* The hypervisor's software path for incomplete-IPI exits. */
+#include <vintc/avic.h>
+
+#include "../hyp/vlapic.h"
+#include "avic_util.h"
+
+static uint64_t exitinfo2(uint32_t cause, uint32_t index)
+{
+	return ((uint64_t)cause << 32) | index;
+}
+
+static bool irr(struct vcpu *vcpu, unsigned int v)
+{
+	return *apic_reg(to_avic_vcpu(vcpu)->backing, APIC_VECTOR_WORD(APIC_IRR, v)) &
+	       (1U << APIC_VECTOR_BIT(v));
+}
+
+TEST(avic_ipi_match_dest_forms)
+{
+	struct vm *vm = avic_vm_new(AVIC_MODEL_X2AVIC, 0, NULL);
+	struct vcpu *a = avic_vcpu_new(vm, 0x13);
+	void *r = to_avic_vcpu(a)->backing;
+
+	ASSERT(avic_vcpu_match_dest(a, 0x13, false, false));
+	ASSERT(!avic_vcpu_match_dest(a, 0x14, false, false));
+	ASSERT(avic_vcpu_match_dest(a, 0xFF, false, false));
+	ASSERT(!avic_vcpu_match_dest(a, 0xFF, false, true));	/* x2APIC: ID 0xFF */
+	ASSERT(avic_vcpu_match_dest(a, 0xFFFFFFFF, false, true));
+	/* Flat logical. */
+	*apic_reg(r, APIC_LDR) = 0x24000000;
+	ASSERT(avic_vcpu_match_dest(a, 0x04, true, false));
+	ASSERT(avic_vcpu_match_dest(a, 0x21, true, false));
+	ASSERT(!avic_vcpu_match_dest(a, 0x08, true, false));
+	/* Cluster logical: cluster 2, member bit 2. */
+	*apic_reg(r, APIC_DFR) = APIC_DFR_CLUSTER;
+	ASSERT(avic_vcpu_match_dest(a, 0x24, true, false));
+	ASSERT(avic_vcpu_match_dest(a, 0x2F, true, false));
+	ASSERT(!avic_vcpu_match_dest(a, 0x34, true, false));
+	ASSERT(!avic_vcpu_match_dest(a, 0x28, true, false));
+	/* x2APIC logical, derived from ID 0x13: cluster 1, bit 3. */
+	ASSERT(avic_vcpu_match_dest(a, 0x00010008, true, true));
+	ASSERT(!avic_vcpu_match_dest(a, 0x00010004, true, true));
+	ASSERT(!avic_vcpu_match_dest(a, 0x00020008, true, true));
+	vm_destroy(vm);
+}
+
+TEST(avic_ipi_not_running_wakes_only_unrun_targets)
+{
+	struct vm *vm = avic_vm_new(AVIC_MODEL_XAVIC, 0, NULL);
+	struct vcpu *s = avic_vcpu_new(vm, 0), *run = avic_vcpu_new(vm, 1), *idle = avic_vcpu_new(vm, 2);
+	struct avic_ipi_stats st = { 0 };
+	uint32_t seq_run, seq_idle;
+
+	ASSERT_OK(vcpu_load(s, 0));
+	ASSERT_OK(vcpu_load(run, 1));
+	seq_run = run->wake_seq;
+	seq_idle = idle->wake_seq;
+	/* All-excluding-self, fixed 0x40: the silicon set IRR, idle was not running. */
+	ASSERT_OK(avic_handle_incomplete_ipi(s, 0xC0040,
+					     exitinfo2(AVIC_IPI_FAILURE_TARGET_NOT_RUNNING, 0), &st));
+	ASSERT_EQ(st.woken, 1);
+	ASSERT_EQ(run->wake_seq, seq_run);
+	ASSERT_EQ(idle->wake_seq, seq_idle + 1);
+	/* Not re-delivered: the silicon's IRR is the only one. */
+	ASSERT(!irr(idle, 0x40));
+	ASSERT_EQ(st.by_cause[AVIC_IPI_FAILURE_TARGET_NOT_RUNNING], 1);
+	vcpu_put(s);
+	vcpu_put(run);
+	vm_destroy(vm);
+}
+
+TEST(avic_ipi_invalid_type_becomes_events)
+{
+	struct vm *vm = avic_vm_new(AVIC_MODEL_XAVIC, 0, NULL);
+	struct vcpu *bsp = avic_vcpu_new(vm, 0), *ap1 = avic_vcpu_new(vm, 1), *ap2 = avic_vcpu_new(vm, 2);
+	struct avic_ipi_stats st = { 0 };
+	uint8_t vec = 0;
+
+	/* INIT to all but self, then SIPI vector 0x9A to vCPU 2 only. */
+	ASSERT_OK(avic_handle_incomplete_ipi(bsp, 0xC4500,
+					     exitinfo2(AVIC_IPI_FAILURE_INVALID_INT_TYPE, 0), &st));
+	ASSERT_OK(avic_handle_incomplete_ipi(bsp, (2ULL << 56) | 0x469A,
+					     exitinfo2(AVIC_IPI_FAILURE_INVALID_INT_TYPE, 0), &st));
+	ASSERT_EQ(avic_vcpu_take_events(bsp, NULL), 0);
+	ASSERT_EQ(avic_vcpu_take_events(ap1, NULL), AVIC_EVENT_INIT);
+	ASSERT_EQ(avic_vcpu_take_events(ap2, &vec), AVIC_EVENT_INIT | AVIC_EVENT_SIPI);
+	ASSERT_EQ(vec, 0x9A);
+	ASSERT_EQ(avic_vcpu_take_events(ap2, NULL), 0);
+	/* NMI by physical destination. */
+	ASSERT_OK(avic_handle_incomplete_ipi(bsp, (1ULL << 56) | 0x400,
+					     exitinfo2(AVIC_IPI_FAILURE_INVALID_INT_TYPE, 0), &st));
+	ASSERT_EQ(avic_vcpu_take_events(ap1, NULL), AVIC_EVENT_NMI);
+	ASSERT_EQ(st.emulated, 4);
+	/* Fixed level-triggered: emulated as a fixed delivery. */
+	ASSERT_OK(avic_handle_incomplete_ipi(bsp, (2ULL << 56) | 0xC051,
+					     exitinfo2(AVIC_IPI_FAILURE_INVALID_INT_TYPE, 0), &st));
+	ASSERT(irr(ap2, 0x51));
+	ASSERT(!irr(ap1, 0x51));
+	vm_destroy(vm);
+}
+
+TEST(avic_ipi_invalid_target_emulated_logical)
+{
+	struct vm *vm = avic_vm_new(AVIC_MODEL_XAVIC, 0, NULL);
+	struct vcpu *s = avic_vcpu_new(vm, 0), *a = avic_vcpu_new(vm, 1), *b = avic_vcpu_new(vm, 2);
+
+	*apic_reg(to_avic_vcpu(a)->backing, APIC_LDR) = 0x02000000;
+	*apic_reg(to_avic_vcpu(b)->backing, APIC_LDR) = 0x04000000;
+	/* Flat logical mask 0x06 (the table was never told): both targets. */
+	ASSERT_OK(avic_handle_incomplete_ipi(s, (6ULL << 56) | 0x862,
+					     exitinfo2(AVIC_IPI_FAILURE_INVALID_TARGET, 1), NULL));
+	ASSERT(irr(a, 0x62));
+	ASSERT(irr(b, 0x62));
+	ASSERT(!irr(s, 0x62));
+	vm_destroy(vm);
+}
+
+TEST(avic_ipi_illegal_vector_sets_esr)
+{
+	struct vm *vm = avic_vm_new(AVIC_MODEL_XAVIC, 0, NULL);
+	struct vcpu *s = avic_vcpu_new(vm, 0);
+	struct avic_vcpu *v = to_avic_vcpu(s);
+	struct avic_ipi_stats st = { 0 };
+
+	ASSERT_OK(avic_handle_incomplete_ipi(s, (1ULL << 56) | 0x0F,
+					     exitinfo2(AVIC_IPI_FAILURE_INVALID_IPI_VECTOR, 0), &st));
+	vlapic_write_esr(v->backing, &v->esr_pending);
+	ASSERT_EQ(*apic_reg(v->backing, APIC_ESR), APIC_ESR_SEND_ILLEGAL_VECTOR);
+	ASSERT_EQ(avic_handle_incomplete_ipi(s, 0x40,
+					     exitinfo2(AVIC_IPI_FAILURE_INVALID_BACKING_PAGE, 1), &st),
+		  -EFAULT);
+	ASSERT_EQ(st.bad_backing_page, 1);
+	ASSERT_EQ(avic_handle_incomplete_ipi(s, 0x40, exitinfo2(9, 0), &st), -EINVAL);
+	ASSERT_EQ(st.bad_cause, 1);
+	vm_destroy(vm);
+}
