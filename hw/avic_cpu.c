@@ -92,10 +92,11 @@ static uint64_t *phys_entry_ptr(const struct icr_ctx *c, uint32_t index)
 	return host_va(c->phys_pa + (uint64_t)index * sizeof(uint64_t));
 }
 
-static void set_irr(void *page, uint8_t vector)
+/* Set the vector in a page's IRR; true if it was pending already (merged). */
+static bool set_irr(void *page, uint8_t vector)
 {
-	host_set_bit32(apic_reg(page, APIC_VECTOR_WORD(APIC_IRR, vector)),
-		       APIC_VECTOR_BIT(vector));
+	return host_test_and_set_bit32(apic_reg(page, APIC_VECTOR_WORD(APIC_IRR, vector)),
+				       APIC_VECTOR_BIT(vector));
 }
 
 /* One target whose physical entry `e` (read from *ptr) is valid. */
@@ -110,7 +111,8 @@ static void deliver_entry(struct icr_ctx *c, uint64_t *ptr, uint64_t e,
 		record(c, AVIC_IPI_FAILURE_INVALID_BACKING_PAGE, index);
 		return;
 	}
-	set_irr(page, vector);
+	if (set_irr(page, vector))
+		c->out->merged++;
 	c->out->delivered++;
 	/*
 	 * IRR before IsRunning, with a full barrier between: the target's
@@ -260,7 +262,8 @@ int avic_cpu_icr_write(const struct vmcb_avic_control *vmcb, uint64_t icr,
 	switch (shorthand) {
 	case APIC_SH_SELF:
 		/* No table lookup: works with IPIv off and under the erratum. */
-		set_irr(self, vector);
+		if (set_irr(self, vector))
+			out->merged++;
 		out->delivered++;
 		goto done;
 	case APIC_SH_ALL:

@@ -30,6 +30,7 @@ struct avic_cpu_ipi {
 	uint64_t exitinfo2;	/* cause << 32 | table index */
 	unsigned int cause;	/* AVIC_IPI_FAILURE_*, or AVIC_CPU_NO_CAUSE */
 	uint32_t delivered;	/* targets whose IRR bit was set (self included) */
+	uint32_t merged;	/* ...of which the bit was pending already */
 	uint32_t doorbells;	/* doorbells rung */
 	uint32_t not_running;	/* targets whose entry showed IsRunning = 0 */
 };
