@@ -43,7 +43,7 @@ else
 Q :=
 endif
 
-LIB_SRCS   := $(sort $(wildcard host/*.c hw/*.c hyp/*.c))
+LIB_SRCS   := $(sort $(wildcard host/*.c hw/*.c hyp/*.c sim/*.c))
 CLI_SRCS   := $(sort $(wildcard tools/vintc/*.c))
 TEST_SRCS  := $(sort $(wildcard tests/*.c))
 BENCH_SRCS := $(sort $(wildcard bench/*.c))

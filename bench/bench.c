@@ -73,5 +73,6 @@ int main(void)
 	print_machine();
 	bench_ids();
 	bench_vm();
+	bench_delivery();
 	return 0;
 }

@@ -41,5 +41,6 @@ void bench_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 
 /* The two benchmarks; each prints its own table. */
 void bench_ids(void);
 void bench_vm(void);
+void bench_delivery(void);
 
 #endif

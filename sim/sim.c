@@ -1,0 +1,684 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The engine: builds the machine (VMs, vCPUs loaded on model host CPUs,
+ * the IRS for GICv5), runs the workload free or seeded, checks that every
+ * interrupt sent was observed once or merged architecturally, and tears
+ * everything down again, counting what leaked.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <vintc/avic_cpu.h>
+
+#include "sim_priv.h"
+#include "../hyp/vlapic.h"
+
+#define FREE_RUN_LIMIT_NS  (120ULL * 1000000000ULL)
+#define DET_STALL_STEPS    2000000ULL
+
+enum step { STEP_DID, STEP_WAIT, STEP_IDLE };
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+void sim_default_opts(struct sim_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->workload = "ipi-pingpong";
+	o->vms = 1;
+	o->vcpus = 4;
+	o->host_cpus = 4;
+	o->messages = 1000;
+	o->watchdog_ms = 2000;
+}
+
+uint64_t sim_rand(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+uint64_t sim_now(struct sim *s)
+{
+	return s->o->deterministic ? READ_ONCE(s->clock) : host_now_ns();
+}
+
+void sim_fail(struct sim *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	host_mutex_lock(&s->fail_lock);
+	if (!s->failure[0]) {
+		va_start(ap, fmt);
+		vsnprintf(s->failure, sizeof(s->failure), fmt, ap);
+		va_end(ap);
+	}
+	host_mutex_unlock(&s->fail_lock);
+	store_release(&s->stop, 1);
+}
+
+void sim_trace(struct sim_vcpu *v, enum sim_ev type, uint32_t arg)
+{
+	struct sim_trace *t = &v->trace;
+
+	if (!v->s->tracing)
+		return;
+	host_mutex_lock(&t->lock);
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 1024;
+		struct sim_event *ev = realloc(t->ev, cap * sizeof(*ev));
+
+		if (!ev) {
+			host_mutex_unlock(&t->lock);
+			return;
+		}
+		t->ev = ev;
+		t->cap = cap;
+	}
+	t->ev[t->n++] = (struct sim_event){ sim_now(v->s), type, arg };
+	host_mutex_unlock(&t->lock);
+}
+
+static void lat_add(struct sim_vcpu *v, uint64_t sample)
+{
+	if (v->nlat == v->caplat) {
+		size_t cap = v->caplat ? v->caplat * 2 : 256;
+		uint64_t *p = realloc(v->lat, cap * sizeof(*p));
+
+		if (!p)
+			return;
+		v->lat = p;
+		v->caplat = cap;
+	}
+	v->lat[v->nlat++] = sample;
+}
+
+void sim_count_sent(struct sim *s, struct sim_vm *svm, uint32_t target, uint32_t sender)
+{
+	__atomic_store_n(&svm->send_ts[target * SIM_MAX_SENDERS + sender], sim_now(s),
+			 __ATOMIC_RELEASE);
+	__atomic_add_fetch(&s->sent, 1, __ATOMIC_SEQ_CST);
+}
+
+/* The guest took an interrupt from `sender`: account it, run the handler. */
+static void sim_irq(struct sim_vcpu *v, uint32_t sender)
+{
+	struct sim *s = v->s;
+	uint64_t ts = __atomic_load_n(&v->svm->send_ts[v->local * SIM_MAX_SENDERS + sender],
+				      __ATOMIC_ACQUIRE);
+	uint64_t now = sim_now(s);
+
+	lat_add(v, now >= ts ? now - ts : 0);
+	v->received++;
+	sim_trace(v, SIM_EV_IRQ, sender);
+	s->wl->on_irq(v, sender);
+	/* Counted last: the run may end the moment the totals balance. */
+	__atomic_add_fetch(&s->delivered, 1, __ATOMIC_SEQ_CST);
+}
+
+void sim_avic_send(struct sim_vcpu *v, uint64_t icr, const uint32_t *targets, uint32_t n)
+{
+	struct sim *s = v->s;
+	struct avic_cpu_opts o = {
+		/*
+		 * The erratum is a missed IsRunning *change*; with IPIv off the
+		 * table's IsRunning never changes (always 0), so the CPU reliably
+		 * exits.  That is why KVM's workaround works.
+		 */
+		.erratum_1235 = s->o->erratum_1235 && !s->o->disable_ipiv,
+		.current_host_apic_id = (uint32_t)host_cpu_apic_id(v->cpu),
+	};
+	struct avic_cpu_ipi out;
+	struct avic_ipi_stats st = { 0 };
+
+	for (uint32_t i = 0; i < n; i++)
+		sim_count_sent(s, v->svm, targets[i], v->local);
+	sim_trace(v, SIM_EV_SEND, n);
+	if (avic_cpu_icr_write(&to_avic_vcpu(v->vcpu)->vmcb, icr, &o, &out)) {
+		sim_fail(s, "vCPU %u: ICR write not processed (AVIC off?)", v->idx);
+		return;
+	}
+	if (out.merged)
+		__atomic_add_fetch(&s->merged, out.merged, __ATOMIC_SEQ_CST);
+	if (out.exit_code) {
+		if (out.cause < ARRAY_SIZE(s->causes))
+			__atomic_add_fetch(&s->causes[out.cause], 1, __ATOMIC_RELAXED);
+		if (avic_handle_incomplete_ipi(v->vcpu, out.exitinfo1, out.exitinfo2, &st))
+			sim_fail(s, "vCPU %u: incomplete IPI cause %u failed", v->idx, out.cause);
+	}
+}
+
+/* ---- the vCPU ------------------------------------------------------------- */
+
+static bool gic(const struct sim *s)
+{
+	return s->wl->arch == VM_ARCH_GICV5;
+}
+
+static bool vcpu_take_irq(struct sim_vcpu *v)
+{
+	struct sim *s = v->s;
+	int vec, intid;
+
+	if (!gic(s)) {
+		void *regs = to_avic_vcpu(v->vcpu)->backing;
+
+		vec = vlapic_accept(regs);
+		if (vec < 0)
+			return false;
+		sim_irq(v, (uint32_t)vec - SIM_VECTOR_BASE);
+		vlapic_eoi(regs);
+		return true;
+	}
+	if (!to_vgic_v5_vcpu(v->vcpu)->resident)
+		return false;
+	intid = gicv5_pe_ack(s->irs, (unsigned int)v->cpu);
+	if (intid < 0)
+		return false;
+	sim_irq(v, (uint32_t)FIELD_GET(GICV5_INTID_ID, (uint32_t)intid) / v->svm->n);
+	gicv5_pe_eoi(s->irs, (unsigned int)v->cpu, (uint32_t)intid);
+	return true;
+}
+
+static bool vcpu_pending(struct sim_vcpu *v)
+{
+	return v->vcpu->vm->ops->vcpu_has_interrupt(v->vcpu);
+}
+
+static void vcpu_enter(struct sim_vcpu *v)
+{
+	if (gic(v->s))
+		vgic_v5_take_doorbell(v->vcpu);
+	vcpu_set_mode(v->vcpu, VCPU_IN_GUEST_MODE);
+	sim_trace(v, SIM_EV_RUN_BEGIN, 0);
+}
+
+static void vcpu_leave(struct sim_vcpu *v)
+{
+	sim_trace(v, SIM_EV_RUN_END, 0);
+	vcpu_set_mode(v->vcpu, VCPU_OUTSIDE_GUEST_MODE);
+}
+
+/* One instruction boundary: an interrupt, or one guest action. */
+static enum step vcpu_run_one(struct sim_vcpu *v)
+{
+	int r;
+
+	if (vcpu_take_irq(v))
+		return STEP_DID;
+	r = v->s->wl->guest_step(v);
+	if (r == 0 && v->s->o->spin && !load_acquire(&v->s->stop))
+		return STEP_WAIT;	/* a guest that polls rather than halting */
+	return r > 0 ? STEP_DID : r == 0 ? STEP_IDLE : STEP_WAIT;
+}
+
+/* Free mode: halt through the hypervisor's blocking protocol. */
+static void vcpu_halt_free(struct sim_vcpu *v)
+{
+	struct sim *s = v->s;
+	uint64_t watchdog = s->o->watchdog_ms * 1000000ULL;
+
+	vcpu_leave(v);
+	vcpu_blocking(v->vcpu);
+	for (;;) {
+		uint32_t seq = load_acquire(&v->vcpu->wake_seq);
+
+		if (vcpu_pending(v) || load_acquire(&s->stop))
+			break;
+		if (host_futex_wait(&v->vcpu->wake_seq, seq, watchdog) == -ETIMEDOUT &&
+		    vcpu_pending(v) && load_acquire(&v->vcpu->wake_seq) == seq) {
+			sim_fail(s, "lost wake-up: vCPU %u halted %" PRIu64 " ms with an interrupt pending "
+				 "(table entry 0x%016" PRIx64 ")", v->idx, s->o->watchdog_ms,
+				 gic(s) ? 0 : avic_vcpu_table_entry(v->vcpu));
+			break;
+		}
+	}
+	vcpu_unblocking(v->vcpu);
+	sim_trace(v, SIM_EV_WAKE, 0);
+	vcpu_enter(v);
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct sim_vcpu *v = arg;
+	struct sim *s = v->s;
+
+	unsigned int waits = 0;
+
+	vcpu_enter(v);
+	while (!load_acquire(&s->stop)) {
+		switch (vcpu_run_one(v)) {
+		case STEP_DID:
+			waits = 0;
+			break;
+		case STEP_WAIT:
+			/* Poll like a guest in a pause loop; give the core up now and then. */
+			if (++waits % 256 == 0)
+				sched_yield();
+			else
+				cpu_relax();
+			break;
+		case STEP_IDLE:
+			vcpu_halt_free(v);
+			break;
+		}
+	}
+	vcpu_leave(v);
+	return NULL;
+}
+
+/* Deterministic mode: the same protocol, one step at a time. */
+static bool vcpu_runnable(struct sim_vcpu *v)
+{
+	return !v->halted || load_acquire(&v->vcpu->wake_seq) != v->halt_seq;
+}
+
+static bool vcpu_step_det(struct sim_vcpu *v)
+{
+	if (v->halted) {
+		v->halt_seq = load_acquire(&v->vcpu->wake_seq);
+		if (!vcpu_pending(v))
+			return false;		/* a wake with nothing to take */
+		vcpu_unblocking(v->vcpu);
+		v->halted = false;
+		sim_trace(v, SIM_EV_WAKE, 0);
+		vcpu_enter(v);
+		return true;
+	}
+	switch (vcpu_run_one(v)) {
+	case STEP_DID:
+		return true;
+	case STEP_WAIT:
+		return false;
+	case STEP_IDLE:
+		break;
+	}
+	vcpu_leave(v);
+	vcpu_blocking(v->vcpu);
+	v->halt_seq = load_acquire(&v->vcpu->wake_seq);
+	if (vcpu_pending(v)) {
+		vcpu_unblocking(v->vcpu);
+		vcpu_enter(v);
+		return true;
+	}
+	v->halted = true;
+	return true;
+}
+
+/* A preemption: the vCPU leaves its host CPU and comes back on another. */
+static void vcpu_migrate(struct sim_vcpu *v, int cpu)
+{
+	vcpu_put(v->vcpu);
+	v->cpu = cpu;
+	vcpu_load(v->vcpu, cpu);
+}
+
+/* ---- running ------------------------------------------------------------------- */
+
+static bool all_done(struct sim *s)
+{
+	for (uint32_t i = 0; i < s->ndevs; i++)
+		if (!s->wl->device_done(&s->devs[i]))
+			return false;
+	for (uint32_t i = 0; i < s->nvcpus; i++)
+		if (!s->wl->vcpu_done(&s->vcpus[i]))
+			return false;
+	return __atomic_load_n(&s->sent, __ATOMIC_SEQ_CST) ==
+	       __atomic_load_n(&s->delivered, __ATOMIC_SEQ_CST) +
+	       __atomic_load_n(&s->merged, __ATOMIC_SEQ_CST);
+}
+
+static void *device_thread(void *arg)
+{
+	struct sim_device *d = arg;
+	struct sim *s = d->s;
+
+	while (!load_acquire(&s->stop) && !s->wl->device_done(d))
+		if (!s->wl->device_step(d))
+			sched_yield();
+	return NULL;
+}
+
+static void run_free(struct sim *s)
+{
+	uint64_t deadline = host_now_ns() + FREE_RUN_LIMIT_NS;
+
+	for (uint32_t i = 0; i < s->nvcpus; i++)
+		pthread_create(&s->vcpus[i].thread, NULL, vcpu_thread, &s->vcpus[i]);
+	for (uint32_t i = 0; i < s->ndevs; i++)
+		pthread_create(&s->devs[i].thread, NULL, device_thread, &s->devs[i]);
+	while (!load_acquire(&s->stop) && !all_done(s)) {
+		if (host_now_ns() > deadline) {
+			sim_fail(s, "did not finish in %llu s: sent %" PRIu64 ", delivered %" PRIu64,
+				 FREE_RUN_LIMIT_NS / 1000000000ULL, s->sent, s->delivered);
+			break;
+		}
+		usleep(1000);
+	}
+	store_release(&s->stop, 1);
+	for (uint32_t i = 0; i < s->nvcpus; i++)
+		vcpu_wake(s->vcpus[i].vcpu);
+	for (uint32_t i = 0; i < s->nvcpus; i++)
+		pthread_join(s->vcpus[i].thread, NULL);
+	for (uint32_t i = 0; i < s->ndevs; i++)
+		pthread_join(s->devs[i].thread, NULL);
+}
+
+static void report_stuck(struct sim *s)
+{
+	for (uint32_t i = 0; i < s->nvcpus; i++) {
+		struct sim_vcpu *v = &s->vcpus[i];
+
+		if (v->halted && vcpu_pending(v)) {
+			sim_fail(s, "lost wake-up: vCPU %u blocked with an interrupt pending and "
+				 "nothing left to run (step %" PRIu64 ", table entry 0x%016" PRIx64 ")",
+				 v->idx, s->clock, gic(s) ? 0 : avic_vcpu_table_entry(v->vcpu));
+			return;
+		}
+	}
+	sim_fail(s, "stalled at step %" PRIu64 ": sent %" PRIu64 ", delivered %" PRIu64
+		 ", merged %" PRIu64, s->clock, s->sent, s->delivered, s->merged);
+}
+
+static void run_det(struct sim *s)
+{
+	uint32_t n = s->nvcpus + s->ndevs;
+	uint32_t *pick = calloc(n, sizeof(*pick));
+	uint64_t last_progress = 0;
+
+	if (!pick) {
+		sim_fail(s, "out of memory");
+		return;
+	}
+	while (!s->stop && !all_done(s)) {
+		uint32_t nr = 0, e;
+
+		for (uint32_t i = 0; i < s->nvcpus; i++)
+			if (vcpu_runnable(&s->vcpus[i]))
+				pick[nr++] = i;
+		for (uint32_t i = 0; i < s->ndevs; i++)
+			if (!s->wl->device_done(&s->devs[i]))
+				pick[nr++] = s->nvcpus + i;
+		if (!nr || s->clock - last_progress > DET_STALL_STEPS) {
+			report_stuck(s);
+			break;
+		}
+		e = pick[sim_rand(&s->rng) % nr];
+		s->clock++;
+		if (e >= s->nvcpus) {
+			if (s->wl->device_step(&s->devs[e - s->nvcpus]))
+				last_progress = s->clock;
+			continue;
+		}
+		/* Now and then the host preempts a running vCPU and migrates it. */
+		if (!gic(s) && !s->vcpus[e].halted && sim_rand(&s->rng) % 64 == 0)
+			vcpu_migrate(&s->vcpus[e], (int)(sim_rand(&s->rng) % s->o->host_cpus));
+		if (vcpu_step_det(&s->vcpus[e]))
+			last_progress = s->clock;
+	}
+	free(pick);
+}
+
+/* ---- building and tearing down ---------------------------------------------------- */
+
+static void doorbell_seen(uint32_t host_apic_id, void *opaque)
+{
+	struct sim *s = opaque;
+	int cpu;
+
+	if (!s->tracing)
+		return;		/* polling vCPUs look at IRR anyway */
+	cpu = host_cpu_from_apic_id(host_apic_id);
+	for (uint32_t i = 0; i < s->nvcpus; i++)
+		if (s->vcpus[i].cpu == cpu &&
+		    load_acquire(&s->vcpus[i].vcpu->mode) == VCPU_IN_GUEST_MODE)
+			sim_trace(&s->vcpus[i], SIM_EV_DOORBELL, host_apic_id);
+}
+
+static int build_gic(struct sim *s)
+{
+	struct gicv5_irs_config cfg;
+	int r;
+
+	gicv5_irs_default_config(&cfg);
+	if (cfg.nr_pes < s->o->host_cpus)
+		cfg.nr_pes = s->o->host_cpus;
+	r = gicv5_irs_create(&cfg, &s->irs);
+	if (!r)
+		r = vgic_v5_probe(s->irs, NULL, &s->gh);
+	return r;
+}
+
+static int build(struct sim *s)
+{
+	const struct sim_opts *o = s->o;
+	uint32_t g = 0;
+	int r;
+
+	r = host_cpus_set(o->host_cpus, NULL);
+	if (!r && gic(s))
+		r = build_gic(s);
+	if (r)
+		return r;
+	s->vms = calloc(s->nvms, sizeof(*s->vms));
+	s->vcpus = calloc(s->nvcpus, sizeof(*s->vcpus));
+	s->devs = calloc(s->ndevs ? s->ndevs : 1, sizeof(*s->devs));
+	if (!s->vms || !s->vcpus || !s->devs)
+		return -ENOMEM;
+	for (uint32_t m = 0; m < s->nvms; m++) {
+		struct sim_vm *svm = &s->vms[m];
+		struct vm_config cfg = {
+			.arch = s->wl->arch,
+			.max_vcpus = o->vcpus,
+			.avic = { .model = o->model, .disable_ipiv = o->disable_ipiv },
+			.gicv5 = { .host = s->gh },
+		};
+
+		r = vm_create(&cfg, &svm->vm);
+		if (r)
+			return r;
+		svm->n = o->vcpus;
+		svm->v = calloc(o->vcpus, sizeof(*svm->v));
+		svm->send_ts = calloc((size_t)o->vcpus * SIM_MAX_SENDERS, sizeof(uint64_t));
+		if (!svm->v || !svm->send_ts)
+			return -ENOMEM;
+		for (uint32_t i = 0; i < o->vcpus; i++, g++) {
+			struct sim_vcpu *v = &s->vcpus[g];
+
+			v->s = s;
+			v->svm = svm;
+			v->idx = g;
+			v->local = i;
+			v->cpu = (int)(g % o->host_cpus);
+			v->rng = o->seed * 1000003ULL + g;
+			v->to_send = o->messages;
+			host_mutex_init(&v->trace.lock);
+			v->credit = calloc(o->vcpus, sizeof(*v->credit));
+			if (!v->credit)
+				return -ENOMEM;
+			for (uint32_t t = 0; t < o->vcpus; t++)
+				v->credit[t] = 1;
+			r = vcpu_create(svm->vm, i, &v->vcpu);
+			if (r)
+				return r;
+			svm->v[i] = v;
+		}
+		if (gic(s)) {
+			r = vgic_v5_init(svm->vm);
+			if (r)
+				return r;
+			svm->gic_vm_id = (uint16_t)to_vgic_v5_vm(svm->vm)->vm_id;
+		}
+		for (uint32_t i = 0; i < o->vcpus; i++) {
+			r = vcpu_load(svm->v[i]->vcpu, svm->v[i]->cpu);
+			if (r)
+				return r;
+		}
+		if (s->wl->setup_vm) {
+			r = s->wl->setup_vm(s, svm);
+			if (r)
+				return r;
+		}
+	}
+	for (uint32_t d = 0; d < s->ndevs; d++) {
+		s->devs[d].s = s;
+		s->devs[d].idx = d;
+		s->devs[d].rng = o->seed * 7919ULL + d + 1;
+		s->devs[d].to_send = o->messages;
+		s->devs[d].credit = calloc(s->nvcpus, sizeof(uint32_t));
+		if (!s->devs[d].credit)
+			return -ENOMEM;
+		for (uint32_t i = 0; i < s->nvcpus; i++)
+			s->devs[d].credit[i] = 1;
+	}
+	return 0;
+}
+
+static void teardown(struct sim *s)
+{
+	for (uint32_t i = 0; s->vcpus && i < s->nvcpus; i++) {
+		struct sim_vcpu *v = &s->vcpus[i];
+
+		if (v->vcpu) {
+			if (v->halted)
+				vcpu_unblocking(v->vcpu);
+			vcpu_put(v->vcpu);
+		}
+		free(v->credit);
+		free(v->lat);
+		free(v->trace.ev);
+	}
+	for (uint32_t m = 0; s->vms && m < s->nvms; m++) {
+		vm_destroy(s->vms[m].vm);
+		free(s->vms[m].v);
+		free(s->vms[m].send_ts);
+	}
+	for (uint32_t d = 0; s->devs && d < s->ndevs; d++)
+		free(s->devs[d].credit);
+	if (s->gh)
+		vgic_v5_remove(s->gh);
+	if (s->irs)
+		gicv5_irs_destroy(s->irs);
+	free(s->vms);
+	free(s->vcpus);
+	free(s->devs);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void latency(struct sim *s, struct sim_result *r)
+{
+	size_t n = 0, k = 0;
+	uint64_t *all;
+
+	for (uint32_t i = 0; i < s->nvcpus; i++)
+		n += s->vcpus[i].nlat;
+	if (!n || !(all = malloc(n * sizeof(*all))))
+		return;
+	for (uint32_t i = 0; i < s->nvcpus; i++) {
+		memcpy(all + k, s->vcpus[i].lat, s->vcpus[i].nlat * sizeof(*all));
+		k += s->vcpus[i].nlat;
+	}
+	qsort(all, n, sizeof(*all), cmp_u64);
+	r->lat_p50 = all[n / 2];
+	r->lat_p99 = all[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1];
+	r->lat_max = all[n - 1];
+	free(all);
+}
+
+int sim_run(const struct sim_opts *o, struct sim_result *r)
+{
+	struct host_mem_stats before = host_mem_stats(HOST_TAG_NR), after;
+	struct sim s = { .o = o };
+	uint64_t t0;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	if (!o || !o->workload)
+		return -EINVAL;
+	s.wl = sim_find_workload(o->workload);
+	if (!s.wl)
+		return -ENOENT;
+	if (!o->vms || !o->vcpus || !o->host_cpus || o->vcpus > SIM_MAX_SENDERS ||
+	    o->host_cpus > HOST_MAX_CPUS || (uint64_t)o->vms * o->vcpus > 4096 ||
+	    !o->watchdog_ms)
+		return -EINVAL;
+	if (s.wl->arch == VM_ARCH_GICV5 && (uint64_t)o->vms * o->vcpus > o->host_cpus)
+		return -EINVAL;		/* a VPE is resident on one PE at a time */
+	snprintf(r->workload, sizeof(r->workload), "%s", o->workload);
+	s.nvms = o->vms;
+	s.nvcpus = o->vms * o->vcpus;
+	s.ndevs = s.wl->devices;
+	s.rng = o->seed ^ 0x5EEDULL;
+	s.tracing = o->trace_path != NULL;
+	host_mutex_init(&s.fail_lock);
+	s.doorbells0 = host_doorbell_count();
+	host_doorbell_set_handler(doorbell_seen, &s);
+
+	ret = build(&s);
+	if (!ret) {
+		t0 = host_now_ns();
+		if (o->deterministic)
+			run_det(&s);
+		else
+			run_free(&s);
+		r->seconds = (double)(host_now_ns() - t0) / 1e9;
+	}
+	host_doorbell_set_handler(NULL, NULL);
+	r->sent = s.sent;
+	r->delivered = s.delivered;
+	r->merged = s.merged;
+	r->lost = s.sent - s.delivered - s.merged;
+	r->doorbells = host_doorbell_count() - s.doorbells0;
+	memcpy(r->incomplete_ipi, s.causes, sizeof(r->incomplete_ipi));
+	for (uint32_t i = 0; s.vcpus && i < s.nvcpus; i++)
+		if (s.vcpus[i].vcpu)
+			r->wakeups += s.vcpus[i].vcpu->wakeups;
+	r->steps = s.clock;
+	latency(&s, r);
+	if (!ret && o->trace_path && sim_trace_write(&s, o->trace_path))
+		sim_fail(&s, "cannot write the trace to %s", o->trace_path);
+	snprintf(r->failure, sizeof(r->failure), "%s", s.failure);
+	teardown(&s);
+	after = host_mem_stats(HOST_TAG_NR);
+	r->leaked_pages = after.pages - before.pages;
+	r->leaked_bytes = after.bytes - before.bytes;
+	if (!ret && !r->failure[0] && r->lost)
+		snprintf(r->failure, sizeof(r->failure), "%" PRIu64 " interrupt(s) lost", r->lost);
+	return ret;
+}
+
+int sim_result_json(const struct sim_result *r, char *buf, size_t len)
+{
+	int n = snprintf(buf, len,
+		"{\"workload\":\"%s\",\"sent\":%" PRIu64 ",\"delivered\":%" PRIu64
+		",\"merged\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"doorbells\":%" PRIu64
+		",\"incomplete_ipi\":{\"invalid_int_type\":%" PRIu64 ",\"target_not_running\":%" PRIu64
+		",\"invalid_target\":%" PRIu64 ",\"invalid_backing_page\":%" PRIu64
+		",\"invalid_ipi_vector\":%" PRIu64 "},\"ga_log_entries\":%" PRIu64
+		",\"wakeups\":%" PRIu64 ",\"latency_ns\":{\"p50\":%" PRIu64 ",\"p99\":%" PRIu64
+		",\"max\":%" PRIu64 "},\"leaked_pages\":%" PRIu64 ",\"failure\":\"%s\"}",
+		r->workload, r->sent, r->delivered, r->merged, r->lost, r->doorbells,
+		r->incomplete_ipi[0], r->incomplete_ipi[1], r->incomplete_ipi[2],
+		r->incomplete_ipi[3], r->incomplete_ipi[4], r->ga_log_entries, r->wakeups,
+		r->lat_p50, r->lat_p99, r->lat_max, r->leaked_pages, r->failure);
+
+	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+}

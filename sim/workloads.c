@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Workloads: small guest programs for the model vCPUs, and devices.
+ *
+ * Every sender keeps at most one message in flight per (sender, target)
+ * and vector (a credit the target returns when its handler runs), so the
+ * only merges are the ones the architecture makes on purpose (device
+ * storms) and exactly-once accounting stays exact.  A vCPU waiting for an
+ * interrupt halts through the hypervisor; one waiting for a credit spins.
+ */
+#include <string.h>
+
+#include <vintc/avic_cpu.h>
+
+#include "sim_priv.h"
+#include "../hyp/vlapic.h"
+
+static uint64_t icr_fixed(uint32_t dest, uint32_t sender, bool logical, unsigned int shorthand)
+{
+	return ((uint64_t)dest << 56) | FIELD_PREP(APIC_ICR_SHORTHAND, shorthand) |
+	       (logical ? APIC_ICR_DEST_LOGICAL : 0) | (SIM_VECTOR_BASE + sender);
+}
+
+static bool take_credit(uint32_t *c)
+{
+	return __atomic_exchange_n(c, 0, __ATOMIC_ACQ_REL);
+}
+
+static void give_credit(uint32_t *c)
+{
+	__atomic_store_n(c, 1, __ATOMIC_RELEASE);
+}
+
+static bool credit_back(uint32_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_ACQUIRE);
+}
+
+/* ---- ipi-pingpong: pairs (2k, 2k+1); the even one serves, the odd one replies */
+
+static struct sim_vcpu *partner(struct sim_vcpu *v)
+{
+	uint32_t p = v->local ^ 1;
+
+	return p < v->svm->n ? v->svm->v[p] : NULL;
+}
+
+static int pingpong_step(struct sim_vcpu *v)
+{
+	struct sim_vcpu *p = partner(v);
+	uint32_t t;
+
+	if (!p)
+		return 0;
+	if (v->local & 1) {
+		if (!v->next)
+			return 0;
+		WRITE_ONCE(v->next, v->next - 1);	/* a reply owed */
+	} else {
+		if (!v->to_send || !take_credit(&v->credit[p->local]))
+			return 0;	/* halt until the reply */
+		WRITE_ONCE(v->to_send, v->to_send - 1);
+	}
+	t = p->local;
+	sim_avic_send(v, icr_fixed(p->vcpu->vcpu_id, v->local, false, APIC_SH_NONE), &t, 1);
+	return 1;
+}
+
+static void pingpong_irq(struct sim_vcpu *v, uint32_t sender)
+{
+	if (v->local & 1)
+		WRITE_ONCE(v->next, v->next + 1);
+	else
+		give_credit(&v->credit[sender]);
+}
+
+static bool pingpong_done(struct sim_vcpu *v)
+{
+	struct sim_vcpu *p = partner(v);
+
+	if (!p)
+		return true;
+	if (v->local & 1)
+		return !READ_ONCE(v->next);
+	return !READ_ONCE(v->to_send) && credit_back(&v->credit[p->local]);
+}
+
+/* ---- ipi-all-to-all: everyone sends to everyone, round robin ------------------ */
+
+static void credit_to_sender(struct sim_vcpu *v, uint32_t sender)
+{
+	give_credit(&v->svm->v[sender]->credit[v->local]);
+}
+
+static int all_to_all_step(struct sim_vcpu *v)
+{
+	uint32_t n = v->svm->n;
+
+	if (!v->to_send || n < 2)
+		return 0;
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t t = (uint32_t)((v->next + k) % n);
+
+		if (t == v->local || !take_credit(&v->credit[t]))
+			continue;
+		v->next = t + 1;
+		WRITE_ONCE(v->to_send, v->to_send - 1);
+		sim_avic_send(v, icr_fixed(v->svm->v[t]->vcpu->vcpu_id, v->local, false,
+					   APIC_SH_NONE), &t, 1);
+		return 1;
+	}
+	return -1;			/* every target still has our last one */
+}
+
+static bool all_credits_back(struct sim_vcpu *v)
+{
+	for (uint32_t t = 0; t < v->svm->n; t++)
+		if (!credit_back(&v->credit[t]))
+			return false;
+	return true;
+}
+
+static bool sender_done(struct sim_vcpu *v)
+{
+	return (!READ_ONCE(v->to_send) || v->svm->n < 2) && all_credits_back(v);
+}
+
+/* ---- broadcast: vCPU 0 sends all-excluding-self, waits for every handler ---- */
+
+static int broadcast_step(struct sim_vcpu *v)
+{
+	uint32_t n = v->svm->n, targets[SIM_MAX_SENDERS], k = 0;
+
+	if (v->local || !v->to_send || n < 2)
+		return 0;
+	if (__atomic_load_n(&v->pending_acks, __ATOMIC_ACQUIRE))
+		return -1;
+	for (uint32_t t = 1; t < n; t++)
+		targets[k++] = t;
+	__atomic_store_n(&v->pending_acks, k, __ATOMIC_RELEASE);
+	WRITE_ONCE(v->to_send, v->to_send - 1);
+	sim_avic_send(v, icr_fixed(0, v->local, false, APIC_SH_OTHERS), targets, k);
+	return 1;
+}
+
+static void broadcast_irq(struct sim_vcpu *v, uint32_t sender)
+{
+	__atomic_sub_fetch(&v->svm->v[sender]->pending_acks, 1, __ATOMIC_ACQ_REL);
+}
+
+static bool broadcast_done(struct sim_vcpu *v)
+{
+	return v->local || !READ_ONCE(v->to_send) || v->svm->n < 2 ?
+	       !__atomic_load_n(&v->pending_acks, __ATOMIC_ACQUIRE) : false;
+}
+
+/* ---- logical-cluster: xAPIC cluster mode, 4 vCPUs per cluster ---------------- */
+
+static int cluster_setup(struct sim *s, struct sim_vm *svm)
+{
+	(void)s;
+	if (svm->n > 60)
+		return -EINVAL;		/* 15 clusters of 4 */
+	for (uint32_t i = 0; i < svm->n; i++) {
+		struct vcpu *vcpu = svm->v[i]->vcpu;
+		void *regs = to_avic_vcpu(vcpu)->backing;
+
+		*apic_reg(regs, APIC_DFR) = APIC_DFR_CLUSTER;
+		avic_handle_dfr_update(vcpu);
+		*apic_reg(regs, APIC_LDR) = ((i / 4) << 28) | (1U << (24 + i % 4));
+		avic_handle_ldr_update(vcpu);
+	}
+	return 0;
+}
+
+static int cluster_step(struct sim_vcpu *v)
+{
+	uint32_t n = v->svm->n, nclusters = (n + 3) / 4;
+	uint32_t c = (v->local / 4 + 1) % nclusters, targets[4], k = 0, mask = 0;
+
+	if (!v->to_send || n < 2)
+		return 0;
+	for (uint32_t b = 0; b < 4; b++) {
+		uint32_t t = c * 4 + b;
+
+		if (t >= n || t == v->local)
+			continue;
+		if (!credit_back(&v->credit[t]))
+			return -1;
+		targets[k++] = t;
+		mask |= 1U << b;
+	}
+	if (!k)
+		return 0;
+	for (uint32_t i = 0; i < k; i++)
+		take_credit(&v->credit[targets[i]]);
+	WRITE_ONCE(v->to_send, v->to_send - 1);
+	sim_avic_send(v, icr_fixed((c << 4) | mask, v->local, true, APIC_SH_NONE), targets, k);
+	return 1;
+}
+
+/* ---- self-ipi ---------------------------------------------------------------- */
+
+static int self_step(struct sim_vcpu *v)
+{
+	uint32_t t = v->local;
+
+	if (!v->to_send)
+		return 0;
+	if (!take_credit(&v->credit[t]))
+		return -1;
+	WRITE_ONCE(v->to_send, v->to_send - 1);
+	sim_avic_send(v, icr_fixed(0, v->local, false, APIC_SH_SELF), &t, 1);
+	return 1;
+}
+
+/* ---- GICv5: devices inject virtual SPIs or LPIs, VPEs take them ------------------ */
+
+static unsigned int gic_type(const struct sim *s)
+{
+	return strcmp(s->wl->name, "gicv5-lpi") ? GICV5_HWIRQ_TYPE_SPI : GICV5_HWIRQ_TYPE_LPI;
+}
+
+static int gic_setup(struct sim *s, struct sim_vm *svm)
+{
+	/* One interrupt per (device, VPE): ID = device * n + VPE, aimed at the VPE. */
+	for (uint32_t d = 0; d < s->wl->devices; d++)
+		for (uint32_t t = 0; t < svm->n; t++) {
+			int r = gicv5_irs_vint_config(s->irs, svm->gic_vm_id, gic_type(s),
+						      d * svm->n + t, true, 8,
+						      (uint16_t)svm->v[t]->vcpu->vcpu_id);
+
+			if (r)
+				return r;
+		}
+	for (uint32_t t = 0; t < svm->n; t++)
+		svm->v[t]->to_send = 0;	/* the devices send */
+	return 0;
+}
+
+static int gic_guest_step(struct sim_vcpu *v)
+{
+	(void)v;
+	return 0;			/* nothing to do but wait for interrupts */
+}
+
+static void gic_irq(struct sim_vcpu *v, uint32_t sender)
+{
+	give_credit(&v->s->devs[sender].credit[v->idx]);
+}
+
+static bool gic_device_step(struct sim_device *d)
+{
+	struct sim *s = d->s;
+
+	if (!d->to_send)
+		return false;
+	for (uint32_t k = 0; k < s->nvcpus; k++) {
+		uint32_t g = (uint32_t)((d->next + k) % s->nvcpus);
+		struct sim_vcpu *v = &s->vcpus[g];
+
+		if (!take_credit(&d->credit[g]))
+			continue;
+		d->next = g + 1;
+		WRITE_ONCE(d->to_send, d->to_send - 1);
+		sim_count_sent(s, v->svm, v->local, d->idx);
+		if (gicv5_irs_inject(s->irs, v->svm->gic_vm_id, gic_type(s),
+				     d->idx * v->svm->n + v->local))
+			sim_fail(s, "device %u: injection to VPE %u refused", d->idx, v->local);
+		return true;
+	}
+	return false;
+}
+
+static bool gic_device_done(struct sim_device *d)
+{
+	for (uint32_t g = 0; g < d->s->nvcpus; g++)
+		if (!credit_back(&d->credit[g]))
+			return false;
+	return !READ_ONCE(d->to_send);
+}
+
+static bool always_done(struct sim_vcpu *v)
+{
+	(void)v;
+	return true;
+}
+
+static bool no_device_step(struct sim_device *d)
+{
+	(void)d;
+	return false;
+}
+
+static bool no_device_done(struct sim_device *d)
+{
+	(void)d;
+	return true;
+}
+
+static const struct sim_workload workloads[] = {
+	{ "ipi-pingpong", VM_ARCH_AVIC, 0, NULL, pingpong_step, pingpong_irq,
+	  no_device_step, no_device_done, pingpong_done },
+	{ "ipi-all-to-all", VM_ARCH_AVIC, 0, NULL, all_to_all_step, credit_to_sender,
+	  no_device_step, no_device_done, sender_done },
+	{ "broadcast", VM_ARCH_AVIC, 0, NULL, broadcast_step, broadcast_irq,
+	  no_device_step, no_device_done, broadcast_done },
+	{ "logical-cluster", VM_ARCH_AVIC, 0, cluster_setup, cluster_step, credit_to_sender,
+	  no_device_step, no_device_done, sender_done },
+	{ "self-ipi", VM_ARCH_AVIC, 0, NULL, self_step, credit_to_sender,
+	  no_device_step, no_device_done, sender_done },
+	{ "gicv5-spi", VM_ARCH_GICV5, 2, gic_setup, gic_guest_step, gic_irq,
+	  gic_device_step, gic_device_done, always_done },
+	{ "gicv5-lpi", VM_ARCH_GICV5, 2, gic_setup, gic_guest_step, gic_irq,
+	  gic_device_step, gic_device_done, always_done },
+};
+
+static const char *const names[] = {
+	"ipi-pingpong", "ipi-all-to-all", "broadcast", "logical-cluster", "self-ipi",
+	"gicv5-spi", "gicv5-lpi", NULL,
+};
+
+const char *const *sim_workloads(void)
+{
+	return names;
+}
+
+const struct sim_workload *sim_find_workload(const char *name)
+{
+	for (unsigned int i = 0; i < ARRAY_SIZE(workloads); i++)
+		if (!strcmp(workloads[i].name, name))
+			return &workloads[i];
+	return NULL;
+}
