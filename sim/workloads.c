@@ -280,6 +280,63 @@ static bool gic_device_done(struct sim_device *d)
 	return !READ_ONCE(d->to_send);
 }
 
+/* ---- churn: all-to-all traffic while a device thread makes and breaks VMs ---- */
+
+/*
+ * One churn cycle: a fresh two-vCPU VM on random host CPUs, a few IPIs
+ * between its vCPUs through the same ICR model, then destroy.  Its IDs,
+ * tables and backing pages come and go while the long-lived VMs' senders
+ * walk theirs.
+ */
+static bool churn_device_step(struct sim_device *d)
+{
+	struct sim *s = d->s;
+	struct vm_config cfg = { .arch = VM_ARCH_AVIC, .avic.model = s->o->model };
+	struct vcpu *vc[2];
+	struct vm *vm;
+
+	if (!d->to_send)
+		return false;
+	if (vm_create(&cfg, &vm)) {
+		sim_fail(s, "churn: vm_create failed");
+		return false;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (vcpu_create(vm, (uint32_t)i, &vc[i]) ||
+		    vcpu_load(vc[i], (int)(sim_rand(&d->rng) % s->o->host_cpus))) {
+			sim_fail(s, "churn: vCPU %d could not be made", i);
+			vm_destroy(vm);
+			return false;
+		}
+	}
+	for (int m = 0; m < 4; m++) {
+		struct avic_cpu_opts o = { .current_host_apic_id = (uint32_t)host_cpu_apic_id(vc[0]->cpu) };
+		void *regs = to_avic_vcpu(vc[1])->backing;
+		struct avic_cpu_ipi out;
+		int vec;
+
+		__atomic_add_fetch(&s->sent, 1, __ATOMIC_SEQ_CST);
+		avic_cpu_icr_write(&to_avic_vcpu(vc[0])->vmcb, (1ULL << 56) | (0x40 + m), &o, &out);
+		vec = vlapic_accept(regs);
+		if (vec != 0x40 + m) {
+			sim_fail(s, "churn: vector %d taken, 0x%x sent", vec, 0x40 + m);
+			break;
+		}
+		vlapic_eoi(regs);
+		__atomic_add_fetch(&s->delivered, 1, __ATOMIC_SEQ_CST);
+	}
+	vcpu_put(vc[0]);
+	vcpu_put(vc[1]);
+	vm_destroy(vm);
+	WRITE_ONCE(d->to_send, d->to_send - 1);
+	return true;
+}
+
+static bool churn_device_done(struct sim_device *d)
+{
+	return !READ_ONCE(d->to_send);
+}
+
 static bool always_done(struct sim_vcpu *v)
 {
 	(void)v;
@@ -309,6 +366,8 @@ static const struct sim_workload workloads[] = {
 	  no_device_step, no_device_done, sender_done },
 	{ "self-ipi", VM_ARCH_AVIC, 0, NULL, self_step, credit_to_sender,
 	  no_device_step, no_device_done, sender_done },
+	{ "churn", VM_ARCH_AVIC, 1, NULL, all_to_all_step, credit_to_sender,
+	  churn_device_step, churn_device_done, sender_done },
 	{ "gicv5-spi", VM_ARCH_GICV5, 2, gic_setup, gic_guest_step, gic_irq,
 	  gic_device_step, gic_device_done, always_done },
 	{ "gicv5-lpi", VM_ARCH_GICV5, 2, gic_setup, gic_guest_step, gic_irq,
@@ -317,7 +376,7 @@ static const struct sim_workload workloads[] = {
 
 static const char *const names[] = {
 	"ipi-pingpong", "ipi-all-to-all", "broadcast", "logical-cluster", "self-ipi",
-	"gicv5-spi", "gicv5-lpi", NULL,
+	"churn", "gicv5-spi", "gicv5-lpi", NULL,
 };
 
 const char *const *sim_workloads(void)

@@ -10,7 +10,7 @@
 #include "test.h"
 
 static const char *const avic_workloads[] = {
-	"ipi-pingpong", "ipi-all-to-all", "broadcast", "logical-cluster", "self-ipi",
+	"ipi-pingpong", "ipi-all-to-all", "broadcast", "logical-cluster", "self-ipi", "churn",
 };
 static const char *const gic_workloads[] = { "gicv5-spi", "gicv5-lpi" };
 
