@@ -270,6 +270,8 @@ static void avic_vcpu_destroy(struct vcpu *vcpu)
 	struct avic_vcpu *v = to_avic_vcpu(vcpu);
 	struct avic_vm *k = to_avic_vm(vcpu->vm);
 
+	/* No IRTE may keep posting into the backing page freed below. */
+	avic_irte_detach_all(vcpu);
 	host_mutex_lock(&k->logical_lock);
 	if (v->logical_index >= 0)
 		k->logical_table[v->logical_index] = 0;
@@ -313,6 +315,8 @@ static void __avic_vcpu_load(struct avic_vcpu *v, int cpu)
 	entry |= FIELD_PREP(AVIC_PHYSICAL_ID_ENTRY_HOST_PHYSICAL_ID, h) |
 		 AVIC_PHYSICAL_ID_ENTRY_IS_RUNNING;
 	avic_write_entry(v, entry);
+	/* Posting IRTEs follow under the same lock: doorbells to this CPU. */
+	avic_irte_update_locked(v, (uint32_t)h, true, false);
 	host_mutex_unlock(&v->ir_list_lock);
 }
 
@@ -329,6 +333,11 @@ static void __avic_vcpu_put(struct avic_vcpu *v, bool start_blocking)
 	if (start_blocking)
 		entry |= AVIC_PHYSICAL_ID_ENTRY_GA_LOG_INTR;
 	avic_write_entry(v, entry);
+	/*
+	 * IRTEs: IsRun = 0, keep the destination; a GA log wake-up only for a
+	 * vCPU about to sleep (a preempted one runs again anyway).
+	 */
+	avic_irte_update_locked(v, v->ir_dest, false, start_blocking);
 	host_mutex_unlock(&v->ir_list_lock);
 }
 

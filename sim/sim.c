@@ -593,6 +593,8 @@ static void latency(struct sim *s, struct sim_result *r)
 	if (!n || !(all = malloc(n * sizeof(*all))))
 		return;
 	for (uint32_t i = 0; i < s->nvcpus; i++) {
+		if (!s->vcpus[i].nlat)
+			continue;
 		memcpy(all + k, s->vcpus[i].lat, s->vcpus[i].nlat * sizeof(*all));
 		k += s->vcpus[i].nlat;
 	}

@@ -48,6 +48,15 @@ struct avic_vcpu {
 	uint64_t physical_entry;
 	uint64_t *physical_entry_ptr;	/* NULL: ID too big for the table */
 	struct host_mutex ir_list_lock;
+	/*
+	 * IOMMU posted interrupts (hyp/avic_iommu.c), all under ir_list_lock:
+	 * the IRTEs posting to this vCPU, and the destination, IsRun and
+	 * GALogIntr that load/put last gave them (what attach copies).
+	 */
+	struct avic_irte *ir_list;
+	uint32_t ir_dest;
+	bool ir_is_run;
+	bool ir_ga_log_intr;
 	uint32_t ldr, dfr;		/* last values applied to the logical table */
 	int logical_index;		/* -1: no logical-table entry */
 	bool x2apic;
@@ -136,5 +145,108 @@ uint32_t avic_vcpu_take_events(struct vcpu *vcpu, uint8_t *sipi_vector);
 
 /* The backend's whole per-VM teardown: works from any state, twice too. */
 void avic_vm_teardown(struct vm *vm);
+
+/* ==== IOMMU posted interrupts (hyp/avic_iommu.c) ========================== */
+
+/*
+ * Device interrupts posted by the AMD IOMMU straight into a vCPU's backing
+ * page through 128-bit GA-mode IRTEs (<vintc/amd_iommu.h>).  Each vCPU
+ * keeps the IRTEs that post to it and rewrites them on every load and put,
+ * as ../shared/reference/avic.md section 3.3 says:
+ *
+ *   load on CPU c   dest = apicid(c), IsRun = 1, GALogIntr = 0
+ *   put             IsRun = 0, GALogIntr = 1 only if blocking; dest kept
+ *   unblock         = load, so GALogIntr goes back to 0
+ *
+ * IRTEs are written hi first, then lo with a release store, which is the
+ * order the IOMMU model reads them in.
+ */
+
+struct amd_iommu;
+struct avic_irte;
+
+/*
+ * Put the IRTE `irte` (16 bytes in a host page: lo at irte[0], hi at
+ * irte[1]) in guest mode posting `vector` to vcpu: Valid, GuestMode,
+ * ga_root_ptr = backing page, GA tag = avic_vcpu_gatag(), and destination,
+ * IsRun and GALogIntr as the vCPU's last load/put left its other IRTEs.
+ * Attaching an IRTE the vCPU already has only changes the vector.  The
+ * IRTE must not be attached to another vCPU: detach it there first.
+ *   -EINVAL  irte NULL or not 16-byte aligned, or vector < 16
+ *   -ENODEV  the VM has no VM ID (pre-destroyed): no tag could name it
+ *   -ENOMEM  list node allocation failed (fault site "avic.irte")
+ */
+int avic_irte_attach(struct vcpu *vcpu, uint64_t *irte, uint8_t vector);
+/*
+ * Take the IRTE out of guest mode (Valid = 0, all of lo cleared, then hi)
+ * and off the vCPU's list; not attached: nothing happens.  An interrupt
+ * the IOMMU is already delivering through it may still complete: quiesce
+ * the device before freeing the vCPU, as an IOMMU completion-wait would.
+ */
+void avic_irte_detach(struct vcpu *vcpu, uint64_t *irte);
+/* Every IRTE of the vCPU; vCPU destruction calls it. */
+void avic_irte_detach_all(struct vcpu *vcpu);
+/* Number of IRTEs attached to the vCPU. */
+unsigned int avic_irte_count(struct vcpu *vcpu);
+
+/*
+ * Hooks for hyp/avic.c, called with ir_list_lock held: give every IRTE of
+ * the vCPU this destination, IsRun and GALogIntr (and rewrite the tag).
+ */
+void avic_irte_update_locked(struct avic_vcpu *v, uint32_t dest, bool is_run,
+			     bool ga_log_intr);
+
+/*
+ * The GA log: one 4 KiB, 512-entry log owned by the hypervisor and bound
+ * to one IOMMU, and the GA-log interrupt handler ("notifier") that turns
+ * GuestNR entries into vCPU wake-ups.
+ */
+struct avic_ga_log;
+
+struct avic_ga_log_stats {
+	uint64_t irqs;		/* notifier runs (handler calls and direct ones) */
+	uint64_t entries;	/* log entries consumed */
+	uint64_t woken;		/* GuestNR entries whose tag named a vCPU */
+	uint64_t unknown;	/* GuestNR entries whose tag named nothing */
+	uint64_t bad_type;	/* entries of any other type: skipped */
+	uint64_t restarts;	/* overflow restarts performed */
+};
+
+/*
+ * Allocate the log page (fault site "avic.ga_log"), point the IOMMU at it
+ * (length code 0x8, head = tail = 0), register the notifier as the IOMMU's
+ * GA-log interrupt handler and enable GA_EN | GAM_EN | GALOG_EN |
+ * GAINT_EN.  Tags are resolved in `ids` (NULL: the process-wide space).
+ * -ENOMEM, or -EIO if the IOMMU does not start the log.
+ */
+int avic_ga_log_init(struct amd_iommu *iommu, struct id_space *ids,
+		     struct avic_ga_log **out);
+/*
+ * The same, with on_overflow(arg) called (outside every lock) after each
+ * overflow restart.  The entries dropped while the log was full were
+ * wake-ups for vCPUs that are now asleep with their IRR set, and nothing
+ * records which: the callback should wake every blocked vCPU that has an
+ * IRTE on this IOMMU.
+ */
+int avic_ga_log_init_cb(struct amd_iommu *iommu, struct id_space *ids,
+			void (*on_overflow)(void *arg), void *arg,
+			struct avic_ga_log **out);
+/*
+ * Stop logging and GA-log interrupts, unregister the notifier, free the
+ * log.  GA_EN and GAM_EN stay set: guest-mode IRTEs still post to the IRR.
+ * The model does not wait for a handler call it has already started, so
+ * no device may be interrupting through this IOMMU concurrently.
+ */
+void avic_ga_log_destroy(struct avic_ga_log *log);
+/*
+ * The notifier's body, which the GA-log interrupt runs: consume every
+ * entry from head to tail (advancing the head register after each), wake
+ * the vCPU each GuestNR tag names, then restart the log if it overflowed
+ * (reference 6.2).  Returns true when it restarted: entries were lost and
+ * blocked vCPUs may have missed a wake-up (on_overflow, if any, has run).
+ * Callable directly, e.g. by an engine that polls.
+ */
+bool avic_ga_log_process(struct avic_ga_log *log);
+void avic_ga_log_stats(struct avic_ga_log *log, struct avic_ga_log_stats *st);
 
 #endif
