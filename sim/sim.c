@@ -329,6 +329,8 @@ static void vcpu_migrate(struct sim_vcpu *v, int cpu)
 
 static bool all_done(struct sim *s)
 {
+	if (s->wl->sync)
+		s->wl->sync(s);
 	for (uint32_t i = 0; i < s->ndevs; i++)
 		if (!s->wl->device_done(&s->devs[i]))
 			return false;
@@ -532,6 +534,11 @@ static int build(struct sim *s)
 				return r;
 		}
 	}
+	if (s->wl->setup_run) {
+		r = s->wl->setup_run(s);
+		if (r)
+			return r;
+	}
 	for (uint32_t d = 0; d < s->ndevs; d++) {
 		s->devs[d].s = s;
 		s->devs[d].idx = d;
@@ -565,6 +572,8 @@ static void teardown(struct sim *s)
 		free(s->vms[m].v);
 		free(s->vms[m].send_ts);
 	}
+	if (s->wl->teardown_run)
+		s->wl->teardown_run(s);
 	for (uint32_t d = 0; s->devs && d < s->ndevs; d++)
 		free(s->devs[d].credit);
 	if (s->gh)
@@ -650,10 +659,17 @@ int sim_run(const struct sim_opts *o, struct sim_result *r)
 	r->lost = s.sent - s.delivered - s.merged;
 	r->doorbells = host_doorbell_count() - s.doorbells0;
 	memcpy(r->incomplete_ipi, s.causes, sizeof(r->incomplete_ipi));
-	for (uint32_t i = 0; s.vcpus && i < s.nvcpus; i++)
-		if (s.vcpus[i].vcpu)
-			r->wakeups += s.vcpus[i].vcpu->wakeups;
+	for (uint32_t i = 0; s.vcpus && i < s.nvcpus; i++) {
+		if (!s.vcpus[i].vcpu)
+			continue;
+		r->wakeups += s.vcpus[i].vcpu->wakeups;
+		/* GICv5 doorbells are host LPIs, not the AVIC doorbell MSR. */
+		if (gic(&s))
+			r->doorbells += __atomic_load_n(&to_vgic_v5_vcpu(s.vcpus[i].vcpu)->db_handled,
+							__ATOMIC_RELAXED);
+	}
 	r->steps = s.clock;
+	r->ga_log_entries = s.ga_log_entries;
 	latency(&s, r);
 	if (!ret && o->trace_path && sim_trace_write(&s, o->trace_path))
 		sim_fail(&s, "cannot write the trace to %s", o->trace_path);

@@ -85,6 +85,11 @@ struct sim_workload {
 	bool (*device_step)(struct sim_device *d);
 	bool (*device_done)(struct sim_device *d);
 	bool (*vcpu_done)(struct sim_vcpu *v);
+	/* Optional: whole-run setup once every vCPU is loaded, teardown after
+	 * the VMs are gone, and a refresh of counters kept by a model. */
+	int (*setup_run)(struct sim *s);
+	void (*teardown_run)(struct sim *s);
+	void (*sync)(struct sim *s);
 };
 
 struct sim {
@@ -105,6 +110,8 @@ struct sim {
 	uint64_t doorbells0, wakeups0;
 	struct gicv5_irs *irs;
 	struct vgic_v5_host *gh;
+	void *wl_state;			/* the workload's own, for the run */
+	uint64_t ga_log_entries;
 	char failure[256];
 	struct host_mutex fail_lock;
 	bool tracing;
@@ -121,6 +128,7 @@ void sim_avic_send(struct sim_vcpu *v, uint64_t icr, const uint32_t *targets, ui
 void sim_count_sent(struct sim *s, struct sim_vm *svm, uint32_t target, uint32_t sender);
 
 const struct sim_workload *sim_find_workload(const char *name);
+extern const struct sim_workload sim_device_storm;
 int sim_trace_write(struct sim *s, const char *path);
 
 #endif

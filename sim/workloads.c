@@ -356,27 +356,35 @@ static bool no_device_done(struct sim_device *d)
 }
 
 static const struct sim_workload workloads[] = {
-	{ "ipi-pingpong", VM_ARCH_AVIC, 0, NULL, pingpong_step, pingpong_irq,
-	  no_device_step, no_device_done, pingpong_done },
-	{ "ipi-all-to-all", VM_ARCH_AVIC, 0, NULL, all_to_all_step, credit_to_sender,
-	  no_device_step, no_device_done, sender_done },
-	{ "broadcast", VM_ARCH_AVIC, 0, NULL, broadcast_step, broadcast_irq,
-	  no_device_step, no_device_done, broadcast_done },
-	{ "logical-cluster", VM_ARCH_AVIC, 0, cluster_setup, cluster_step, credit_to_sender,
-	  no_device_step, no_device_done, sender_done },
-	{ "self-ipi", VM_ARCH_AVIC, 0, NULL, self_step, credit_to_sender,
-	  no_device_step, no_device_done, sender_done },
-	{ "churn", VM_ARCH_AVIC, 1, NULL, all_to_all_step, credit_to_sender,
-	  churn_device_step, churn_device_done, sender_done },
-	{ "gicv5-spi", VM_ARCH_GICV5, 2, gic_setup, gic_guest_step, gic_irq,
-	  gic_device_step, gic_device_done, always_done },
-	{ "gicv5-lpi", VM_ARCH_GICV5, 2, gic_setup, gic_guest_step, gic_irq,
-	  gic_device_step, gic_device_done, always_done },
+	{ .name = "ipi-pingpong", .arch = VM_ARCH_AVIC, .devices = 0, .setup_vm = NULL,
+	  .guest_step = pingpong_step, .on_irq = pingpong_irq, .device_step = no_device_step,
+	  .device_done = no_device_done, .vcpu_done = pingpong_done },
+	{ .name = "ipi-all-to-all", .arch = VM_ARCH_AVIC, .devices = 0, .setup_vm = NULL,
+	  .guest_step = all_to_all_step, .on_irq = credit_to_sender, .device_step = no_device_step,
+	  .device_done = no_device_done, .vcpu_done = sender_done },
+	{ .name = "broadcast", .arch = VM_ARCH_AVIC, .devices = 0, .setup_vm = NULL,
+	  .guest_step = broadcast_step, .on_irq = broadcast_irq, .device_step = no_device_step,
+	  .device_done = no_device_done, .vcpu_done = broadcast_done },
+	{ .name = "logical-cluster", .arch = VM_ARCH_AVIC, .devices = 0, .setup_vm = cluster_setup,
+	  .guest_step = cluster_step, .on_irq = credit_to_sender, .device_step = no_device_step,
+	  .device_done = no_device_done, .vcpu_done = sender_done },
+	{ .name = "self-ipi", .arch = VM_ARCH_AVIC, .devices = 0, .setup_vm = NULL,
+	  .guest_step = self_step, .on_irq = credit_to_sender, .device_step = no_device_step,
+	  .device_done = no_device_done, .vcpu_done = sender_done },
+	{ .name = "churn", .arch = VM_ARCH_AVIC, .devices = 1, .setup_vm = NULL,
+	  .guest_step = all_to_all_step, .on_irq = credit_to_sender, .device_step = churn_device_step,
+	  .device_done = churn_device_done, .vcpu_done = sender_done },
+	{ .name = "gicv5-spi", .arch = VM_ARCH_GICV5, .devices = 2, .setup_vm = gic_setup,
+	  .guest_step = gic_guest_step, .on_irq = gic_irq, .device_step = gic_device_step,
+	  .device_done = gic_device_done, .vcpu_done = always_done },
+	{ .name = "gicv5-lpi", .arch = VM_ARCH_GICV5, .devices = 2, .setup_vm = gic_setup,
+	  .guest_step = gic_guest_step, .on_irq = gic_irq, .device_step = gic_device_step,
+	  .device_done = gic_device_done, .vcpu_done = always_done },
 };
 
 static const char *const names[] = {
 	"ipi-pingpong", "ipi-all-to-all", "broadcast", "logical-cluster", "self-ipi",
-	"churn", "gicv5-spi", "gicv5-lpi", NULL,
+	"churn", "device-storm", "gicv5-spi", "gicv5-lpi", NULL,
 };
 
 const char *const *sim_workloads(void)
@@ -389,5 +397,7 @@ const struct sim_workload *sim_find_workload(const char *name)
 	for (unsigned int i = 0; i < ARRAY_SIZE(workloads); i++)
 		if (!strcmp(workloads[i].name, name))
 			return &workloads[i];
+	if (!strcmp(name, sim_device_storm.name))
+		return &sim_device_storm;
 	return NULL;
 }

@@ -56,6 +56,12 @@ TEST(sim_every_workload_free_running)
 		/* Two devices, each 300 messages. */
 		ASSERT_EQ(r.sent, 600);
 	}
+	/* A storm: no flow control, so merges are expected and counted. */
+	run("device-storm", false, 0, 4, 5000, &r);
+	check_clean(&r, "device-storm");
+	ASSERT_EQ(r.sent, 10000);
+	ASSERT(r.ga_log_entries > 0);
+	ASSERT(r.wakeups > 0);
 }
 
 TEST(sim_exact_counts)
@@ -93,6 +99,8 @@ TEST(sim_100_seeds_every_workload)
 			run(gic_workloads[i], true, seed, 3, 6, &r);
 			check_clean(&r, gic_workloads[i]);
 		}
+		run("device-storm", true, seed, 4, 40, &r);
+		check_clean(&r, "device-storm");
 	}
 }
 

@@ -34,4 +34,8 @@ void cmd_faults_avic_usage(FILE *f);
 int cmd_faults_gicv5(int argc, char **argv);
 void cmd_faults_gicv5_usage(FILE *f);
 
+/* vintc sim WORKLOAD ...: deliver interrupts on model vCPUs (cmd_sim.c). */
+int cmd_sim(int argc, char **argv);
+void cmd_sim_usage(FILE *f);
+
 #endif

@@ -27,6 +27,9 @@ static void usage(FILE *f)
 	      "  faults avic    run the exhaustive fault-injection campaign (AVIC)\n"
 	      "  faults gicv5   the same for GICv5: allocations, host LPIs, and IRS\n"
 	      "                 commands that fault or never complete\n"
+	      "  sim WORKLOAD   deliver interrupts end to end on model vCPUs (IPIs through\n"
+	      "                 AVIC, device interrupts through a GICv5 IRS), free-running\n"
+	      "                 or seeded and deterministic, and count every one\n"
 	      "  help [CMD [TARGET]]\n"
 	      "                 this text, or one command's or target's\n"
 	      "\n"
@@ -42,6 +45,8 @@ static void full_help(FILE *f)
 	cmd_dump_usage(f);
 	fputs("\n", f);
 	cmd_faults_usage(f);
+	fputs("\n", f);
+	cmd_sim_usage(f);
 }
 
 /* vintc help [CMD [TARGET]] */
@@ -60,6 +65,8 @@ static int cmd_help(int argc, char **argv)
 	} else if (!strcmp(argv[1], "faults")) {
 		targets = cmd_faults_targets;
 		cmd_usage = cmd_faults_usage;
+	} else if (!strcmp(argv[1], "sim")) {
+		cmd_usage = cmd_sim_usage;
 	} else if (!strcmp(argv[1], "help")) {
 		cmd_usage = usage;
 	} else {
@@ -95,6 +102,8 @@ static int dispatch(int argc, char **argv)
 		return cmd_dump(argc - 1, argv + 1);
 	if (!strcmp(cmd, "faults"))
 		return cmd_faults(argc - 1, argv + 1);
+	if (!strcmp(cmd, "sim"))
+		return cmd_sim(argc - 1, argv + 1);
 	if (cmd[0] == '-')
 		return cli_usage_error("unknown option '%s' (try 'vintc --help')", cmd);
 	return cli_usage_error("unknown command '%s' (try 'vintc --help')", cmd);
