@@ -701,3 +701,78 @@ int avic_handle_incomplete_ipi(struct vcpu *vcpu, uint64_t exitinfo1, uint64_t e
 		return -EINVAL;
 	}
 }
+
+/* ---- unaccelerated APIC accesses ------------------------------------------ */
+
+/* A trap-class write is in the page already: give it its side effects. */
+static int avic_trap_write(struct vcpu *vcpu, unsigned int off)
+{
+	struct avic_vcpu *v = to_avic_vcpu(vcpu);
+	void *regs = v->backing;
+	uint32_t val = *apic_reg(regs, off);
+
+	switch (off) {
+	case APIC_ID:
+		/* AVIC indexes tables by the original ID: software APIC from now on. */
+		if (FIELD_GET(APIC_XAPIC_ID, val) != (vcpu->vcpu_id & 0xFF))
+			avic_set_inhibit(vcpu->vm, AVIC_INHIBIT_APIC_ID_MODIFIED);
+		return 0;
+	case APIC_LDR:
+		avic_handle_ldr_update(vcpu);
+		return 0;
+	case APIC_DFR:
+		avic_handle_dfr_update(vcpu);
+		return 0;
+	case APIC_EOI:
+		/* Only level-triggered EOIs trap: end the highest in service. */
+		vlapic_eoi(regs);
+		return 0;
+	case APIC_SPIV:
+		vlapic_write_svr(regs, val);
+		return 0;
+	case APIC_ESR:
+		vlapic_write_esr(regs, &v->esr_pending);
+		return 0;
+	case APIC_ICR: {
+		uint64_t icr = ((uint64_t)*apic_reg(regs, APIC_ICR2) << 32) | val;
+		struct vlapic_icr d = vlapic_icr_decode(icr, v->x2apic);
+
+		*apic_reg(regs, APIC_ICR) = val & ~(uint32_t)APIC_ICR_BUSY;
+		avic_emulate_ipi(vcpu, &d, v->x2apic, NULL);
+		return 0;
+	}
+	case APIC_RRR:
+		return 0;		/* read-only: the write is dropped */
+	default:
+		return 0;		/* LVTs, timer count and divide: stored as written */
+	}
+}
+
+int avic_handle_unaccelerated_access(struct vcpu *vcpu, uint64_t exitinfo1, uint32_t *val)
+{
+	struct avic_vcpu *v = to_avic_vcpu(vcpu);
+	unsigned int off = (unsigned int)(exitinfo1 & 0xFF0);
+	bool write = exitinfo1 & BIT_ULL(32);
+
+	if (vlapic_avic_access_class(off) == VLAPIC_AVIC_TRAP)
+		return write ? avic_trap_write(vcpu, off) : -EINVAL;
+	if (!val)
+		return -EINVAL;
+	if (!write) {
+		/* No timer is modelled: the current count reads 0. */
+		*val = off == APIC_TMCCT ? 0 : *apic_reg(v->backing, off);
+		return 0;
+	}
+	switch (off) {
+	case APIC_TASKPRI:
+		vlapic_write_tpr(v->backing, *val);
+		return 0;
+	case APIC_LVR: case APIC_ARBPRI: case APIC_PROCPRI: case APIC_TMCCT:
+		return 0;		/* read-only: writes are ignored */
+	default:
+		if (off >= APIC_ISR && off < APIC_ESR)
+			return 0;	/* ISR, TMR, IRR are read-only to software */
+		*apic_reg(v->backing, off) = *val;
+		return 0;
+	}
+}

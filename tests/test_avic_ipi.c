@@ -135,3 +135,45 @@ TEST(avic_ipi_illegal_vector_sets_esr)
 	ASSERT_EQ(st.bad_cause, 1);
 	vm_destroy(vm);
 }
+
+TEST(avic_unaccelerated_trap_and_fault)
+{
+	struct vm *vm = avic_vm_new(AVIC_MODEL_XAVIC, 0, NULL);
+	struct vcpu *s = avic_vcpu_new(vm, 0), *t = avic_vcpu_new(vm, 1);
+	struct avic_vcpu *v = to_avic_vcpu(s);
+	void *r = v->backing;
+	uint32_t val;
+
+	/* Trap: LDR already written; the logical table follows. */
+	*apic_reg(r, APIC_LDR) = 0x08000000;
+	ASSERT_OK(avic_handle_unaccelerated_access(s, BIT_ULL(32) | APIC_LDR, NULL));
+	ASSERT_EQ(to_avic_vm(vm)->logical_table[3], 0x80000000);
+	/* Trap on a read is a silicon bug. */
+	ASSERT_EQ(avic_handle_unaccelerated_access(s, APIC_LDR, &val), -EINVAL);
+	/* Trap: ICR written to the page; the hypervisor sends it. */
+	*apic_reg(r, APIC_ICR2) = 1U << 24;
+	*apic_reg(r, APIC_ICR) = 0x1077;	/* busy set, fixed, vector 0x77 */
+	ASSERT_OK(avic_handle_unaccelerated_access(s, BIT_ULL(32) | APIC_ICR, NULL));
+	ASSERT(*apic_reg(to_avic_vcpu(t)->backing, APIC_VECTOR_WORD(APIC_IRR, 0x77)) &
+	       (1U << APIC_VECTOR_BIT(0x77)));
+	ASSERT_EQ(*apic_reg(r, APIC_ICR) & APIC_ICR_BUSY, 0);
+	/* Trap: APIC ID changed by the guest inhibits AVIC. */
+	*apic_reg(r, APIC_ID) = 9U << 24;
+	ASSERT_OK(avic_handle_unaccelerated_access(s, BIT_ULL(32) | APIC_ID, NULL));
+	ASSERT(avic_inhibits(vm) & BIT_ULL(AVIC_INHIBIT_APIC_ID_MODIFIED));
+	/* Fault: TPR write emulated with PPR; current count reads 0; IRR is read-only. */
+	val = 0x52;
+	ASSERT_OK(avic_handle_unaccelerated_access(s, BIT_ULL(32) | APIC_TASKPRI, &val));
+	ASSERT_EQ(*apic_reg(r, APIC_PROCPRI), 0x52);
+	*apic_reg(r, APIC_TMCCT) = 1234;
+	ASSERT_OK(avic_handle_unaccelerated_access(s, APIC_TMCCT, &val));
+	ASSERT_EQ(val, 0);
+	val = 0xFFFFFFFF;
+	ASSERT_OK(avic_handle_unaccelerated_access(s, BIT_ULL(32) | APIC_IRR, &val));
+	ASSERT_EQ(*apic_reg(r, APIC_IRR), 0);
+	ASSERT_OK(avic_handle_unaccelerated_access(s, APIC_LVR, &val));
+	ASSERT_EQ(val, 0x00050014);
+	/* Fault with no value to use: refused. */
+	ASSERT_EQ(avic_handle_unaccelerated_access(s, APIC_TASKPRI, NULL), -EINVAL);
+	vm_destroy(vm);
+}

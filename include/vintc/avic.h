@@ -140,6 +140,15 @@ bool avic_vcpu_match_dest(struct vcpu *vcpu, uint32_t dest, bool logical, bool x
  */
 int avic_handle_incomplete_ipi(struct vcpu *vcpu, uint64_t exitinfo1, uint64_t exitinfo2,
 			       struct avic_ipi_stats *st);
+/*
+ * SVM_EXIT_AVIC_UNACCELERATED_ACCESS: offset = EXITINFO1 & 0xFF0, write =
+ * EXITINFO1 bit 32.  Trap-class registers already hold the written value
+ * (RIP advanced): apply the side effects.  Fault-class accesses have not
+ * happened: emulate them; a read returns the value in *val, a write takes
+ * it from *val.  -EINVAL for a trap reported on a read (a silicon bug).
+ */
+int avic_handle_unaccelerated_access(struct vcpu *vcpu, uint64_t exitinfo1, uint32_t *val);
+
 /* Pending AVIC_EVENT_* bits of a vCPU, taken (cleared) atomically. */
 uint32_t avic_vcpu_take_events(struct vcpu *vcpu, uint8_t *sipi_vector);
 
