@@ -29,6 +29,9 @@ struct page_run {
 	struct page_ent ents[];
 };
 
+/* Bumped by every free: flushes the per-thread translation caches. */
+static uint64_t free_gen = 1;
+
 struct tag_stats {
 	uint64_t pages, runs, bytes, objects;
 };
@@ -214,6 +217,8 @@ void host_pages_free(void *va)
 	pg.tags[run->tag].pages -= npages;
 	pg.tags[run->tag].runs--;
 	pg.pages_out -= npages;
+	/* Before the memory goes: no cache may translate to it any more. */
+	__atomic_add_fetch(&free_gen, 1, __ATOMIC_RELEASE);
 	host_write_unlock(&pg.lock);
 	free(run->va);
 	free(run);
@@ -233,18 +238,38 @@ uint64_t host_pa(const void *va)
 	return pa;
 }
 
+/*
+ * A small per-thread translation cache in front of the hash, like a TLB.
+ * PAs are never reused, so a cached translation can only go stale when a
+ * page is freed; every free bumps the generation, which flushes every
+ * cache.  (A caller racing a free with its own use of the page was already
+ * wrong with the lock: the lock never protected the use.)
+ */
+#define TLB_ENTRIES 16
+
+struct tlb_ent {
+	uint64_t pfn, gen;
+	uintptr_t vpn;
+};
+
+static __thread struct tlb_ent tlb[TLB_ENTRIES];
+
 void *host_va(uint64_t pa)
 {
-	uint64_t pfn = pa >> HOST_PAGE_SHIFT;
+	uint64_t pfn = pa >> HOST_PAGE_SHIFT, gen = __atomic_load_n(&free_gen, __ATOMIC_ACQUIRE);
+	struct tlb_ent *t = &tlb[pfn % TLB_ENTRIES];
 	struct page_ent *e;
 	void *va = NULL;
 
+	if (t->gen == gen && t->pfn == pfn)
+		return (void *)((t->vpn << HOST_PAGE_SHIFT) | (pa & (HOST_PAGE_SIZE - 1)));
 	host_read_lock(&pg.lock);
 	if (pg.nbuckets)
 		for (e = pg.pa_tab[hash_key(pfn, pg.nbuckets)]; e; e = e->next_pa)
 			if (e->pfn == pfn) {
 				va = (void *)((e->vpn << HOST_PAGE_SHIFT) |
 					      (pa & (HOST_PAGE_SIZE - 1)));
+				*t = (struct tlb_ent){ .pfn = pfn, .gen = gen, .vpn = e->vpn };
 				break;
 			}
 	host_read_unlock(&pg.lock);

@@ -299,7 +299,11 @@ static void avic_write_entry(struct avic_vcpu *v, uint64_t entry)
 	 */
 	if (v->vcpu.vm->cfg.avic.disable_ipiv)
 		table &= ~AVIC_PHYSICAL_ID_ENTRY_IS_RUNNING;
-	__atomic_store_n(v->physical_entry_ptr, table, __ATOMIC_SEQ_CST);
+	/*
+	 * A release store publishes the entry; the orderings that matter
+	 * against later loads are explicit host_mb() calls at their sites.
+	 */
+	__atomic_store_n(v->physical_entry_ptr, table, __ATOMIC_RELEASE);
 }
 
 static void __avic_vcpu_load(struct avic_vcpu *v, int cpu)
@@ -369,10 +373,33 @@ static void avic_vcpu_put(struct vcpu *vcpu)
 	__avic_vcpu_put(v, load_acquire(&vcpu->blocking));
 }
 
+/*
+ * Fault injection only: IsRunning = 0 as a plain store, outside the lock
+ * (whose atomic unlock would be a full barrier on x86) and with no fence,
+ * so the caller's IRR re-check can be satisfied from before the store is
+ * visible.  IRTEs are left alone.
+ */
+static void avic_blocking_unfenced(struct avic_vcpu *v)
+{
+	uint64_t entry = v->physical_entry;
+
+	if (!(entry & AVIC_PHYSICAL_ID_ENTRY_IS_RUNNING))
+		return;
+	entry = (entry & ~AVIC_PHYSICAL_ID_ENTRY_IS_RUNNING) | AVIC_PHYSICAL_ID_ENTRY_GA_LOG_INTR;
+	v->physical_entry = entry;
+	if (v->physical_entry_ptr)
+		__atomic_store_n(v->physical_entry_ptr, entry & ~AVIC_PHYSICAL_ID_ENTRY_GA_LOG_INTR,
+				 __ATOMIC_RELAXED);
+}
+
 static void avic_vcpu_blocking(struct vcpu *vcpu)
 {
 	struct avic_vcpu *v = to_avic_vcpu(vcpu);
 
+	if (vcpu->vm->cfg.avic.omit_blocking_barrier) {
+		avic_blocking_unfenced(v);
+		return;
+	}
 	if (v->physical_entry & AVIC_PHYSICAL_ID_ENTRY_IS_RUNNING)
 		__avic_vcpu_put(v, true);
 	/*

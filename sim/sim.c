@@ -105,10 +105,15 @@ static void lat_add(struct sim_vcpu *v, uint64_t sample)
 	v->lat[v->nlat++] = sample;
 }
 
-void sim_count_sent(struct sim *s, struct sim_vm *svm, uint32_t target, uint32_t sender)
+void sim_stamp(struct sim *s, struct sim_vm *svm, uint32_t target, uint32_t sender)
 {
 	__atomic_store_n(&svm->send_ts[target * SIM_MAX_SENDERS + sender], sim_now(s),
 			 __ATOMIC_RELEASE);
+}
+
+void sim_count_sent(struct sim *s, struct sim_vm *svm, uint32_t target, uint32_t sender)
+{
+	sim_stamp(s, svm, target, sender);
 	__atomic_add_fetch(&s->sent, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -144,12 +149,17 @@ void sim_avic_send(struct sim_vcpu *v, uint64_t icr, const uint32_t *targets, ui
 	struct avic_ipi_stats st = { 0 };
 
 	for (uint32_t i = 0; i < n; i++)
-		sim_count_sent(s, v->svm, targets[i], v->local);
+		sim_stamp(s, v->svm, targets[i], v->local);
 	sim_trace(v, SIM_EV_SEND, n);
 	if (avic_cpu_icr_write(&to_avic_vcpu(v->vcpu)->vmcb, icr, &o, &out)) {
 		sim_fail(s, "vCPU %u: ICR write not processed (AVIC off?)", v->idx);
 		return;
 	}
+	/*
+	 * Counted after the write, off the delivery's critical path.  Until
+	 * then delivered can run ahead of sent, which never looks finished.
+	 */
+	__atomic_add_fetch(&s->sent, n, __ATOMIC_SEQ_CST);
 	if (out.merged)
 		__atomic_add_fetch(&s->merged, out.merged, __ATOMIC_SEQ_CST);
 	if (out.exit_code) {
@@ -230,13 +240,16 @@ static void vcpu_halt_free(struct sim_vcpu *v)
 	struct sim *s = v->s;
 	uint64_t watchdog = s->o->watchdog_ms * 1000000ULL;
 
+	bool recheck = !s->o->omit_recheck;
+
 	vcpu_leave(v);
 	vcpu_blocking(v->vcpu);
 	for (;;) {
 		uint32_t seq = load_acquire(&v->vcpu->wake_seq);
 
-		if (vcpu_pending(v) || load_acquire(&s->stop))
+		if ((recheck && vcpu_pending(v)) || load_acquire(&s->stop))
 			break;
+		recheck = true;
 		if (host_futex_wait(&v->vcpu->wake_seq, seq, watchdog) == -ETIMEDOUT &&
 		    vcpu_pending(v) && load_acquire(&v->vcpu->wake_seq) == seq) {
 			sim_fail(s, "lost wake-up: vCPU %u halted %" PRIu64 " ms with an interrupt pending "
@@ -297,6 +310,23 @@ static bool vcpu_step_det(struct sim_vcpu *v)
 		vcpu_enter(v);
 		return true;
 	}
+	if (v->hlt) {
+		/*
+		 * The second half of HLT: the hypervisor's blocking path.  Other
+		 * vCPUs and devices may have run since the guest decided to halt,
+		 * seeing IsRunning = 1 still; the re-check is what catches them.
+		 */
+		v->hlt = false;
+		vcpu_blocking(v->vcpu);
+		v->halt_seq = load_acquire(&v->vcpu->wake_seq);
+		if (!v->s->o->omit_recheck && vcpu_pending(v)) {
+			vcpu_unblocking(v->vcpu);
+			vcpu_enter(v);
+			return true;
+		}
+		v->halted = true;
+		return true;
+	}
 	switch (vcpu_run_one(v)) {
 	case STEP_DID:
 		return true;
@@ -305,15 +335,9 @@ static bool vcpu_step_det(struct sim_vcpu *v)
 	case STEP_IDLE:
 		break;
 	}
+	/* The guest executes HLT: it leaves guest mode, the rest is a later step. */
 	vcpu_leave(v);
-	vcpu_blocking(v->vcpu);
-	v->halt_seq = load_acquire(&v->vcpu->wake_seq);
-	if (vcpu_pending(v)) {
-		vcpu_unblocking(v->vcpu);
-		vcpu_enter(v);
-		return true;
-	}
-	v->halted = true;
+	v->hlt = true;
 	return true;
 }
 
@@ -484,7 +508,8 @@ static int build(struct sim *s)
 		struct vm_config cfg = {
 			.arch = s->wl->arch,
 			.max_vcpus = o->vcpus,
-			.avic = { .model = o->model, .disable_ipiv = o->disable_ipiv },
+			.avic = { .model = o->model, .disable_ipiv = o->disable_ipiv,
+				  .omit_blocking_barrier = o->omit_blocking_barrier },
 			.gicv5 = { .host = s->gh },
 		};
 

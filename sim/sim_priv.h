@@ -38,6 +38,7 @@ struct sim_vcpu {
 	uint32_t idx, local;		/* global index, index in its VM */
 	int cpu;
 	bool halted;			/* deterministic: inside the blocking protocol */
+	bool hlt;			/* deterministic: HLT executed, blocking next */
 	uint32_t halt_seq;
 	uint64_t rng;
 	/* workload state, owned by this vCPU's thread (or the scheduler) */
@@ -124,7 +125,8 @@ void sim_fail(struct sim *s, const char *fmt, ...) __attribute__((format(printf,
 
 /* AVIC: the guest on v writes ICR; `targets` local vCPU indexes it names. */
 void sim_avic_send(struct sim_vcpu *v, uint64_t icr, const uint32_t *targets, uint32_t n);
-/* GICv5: device-side injection accounting. */
+/* Stamp a message's send time; count it as sent too. */
+void sim_stamp(struct sim *s, struct sim_vm *svm, uint32_t target, uint32_t sender);
 void sim_count_sent(struct sim *s, struct sim_vm *svm, uint32_t target, uint32_t sender);
 
 const struct sim_workload *sim_find_workload(const char *name);

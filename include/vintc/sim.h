@@ -34,6 +34,13 @@ struct sim_opts {
 	bool disable_ipiv;
 	bool erratum_1235;
 	bool spin;			/* guests poll instead of halting: running targets */
+	/*
+	 * Fault injection into the blocking protocol, to show what each half
+	 * of the pairing is for: skip the IRR re-check after IsRunning = 0, or
+	 * the full barrier between them (see avic_config.omit_blocking_barrier).
+	 */
+	bool omit_recheck;
+	bool omit_blocking_barrier;
 	const char *trace_path;		/* Perfetto/Chrome trace-event JSON, or NULL */
 	uint64_t watchdog_ms;		/* free mode: a halt this long with a pending interrupt is a lost wake-up; default 2000 */
 };

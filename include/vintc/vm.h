@@ -43,6 +43,12 @@ struct avic_config {
 	enum avic_model model;
 	bool disable_ipiv;		/* KVM's enable_ipiv=0: IsRunning only in the shadow */
 	struct id_space *ids;		/* NULL: the process-wide 20-bit VM ID space */
+	/*
+	 * Fault injection: the blocking path clears IsRunning with a plain
+	 * store and no full barrier before the IRR re-check, so the store can
+	 * pass the load (x86 store buffering) and a wake-up can be lost.
+	 */
+	bool omit_blocking_barrier;
 };
 
 struct vgic_v5_host;
