@@ -116,29 +116,39 @@ static void latency_row(const char *what, bool spin, uint64_t floor50, uint64_t 
  * x86 store buffering can let the load pass the store.  The same runs
  * with the barrier in place never lose a wake-up.
  */
+static bool race_run(bool omit)
+{
+	struct sim_opts o;
+	struct sim_result r;
+
+	sim_default_opts(&o);
+	o.workload = "ipi-pingpong";
+	o.vcpus = 2;
+	o.host_cpus = 2;
+	o.messages = 200000;
+	o.watchdog_ms = 200;
+	o.omit_blocking_barrier = omit;
+	if (sim_run(&o, &r))
+		bench_die("blocking race run failed");
+	return strstr(r.failure, "lost wake-up") != NULL;
+}
+
 static void blocking_race(void)
 {
-	unsigned int runs = 3, lost_off = 0, lost_on = 0;
+	unsigned int max_runs = 5, found = 0, runs, lost_on = 0;
 
-	for (int omit = 1; omit >= 0; omit--)
-		for (unsigned int i = 0; i < runs; i++) {
-			struct sim_opts o;
-			struct sim_result r;
-
-			sim_default_opts(&o);
-			o.workload = "ipi-pingpong";
-			o.vcpus = 2;
-			o.host_cpus = 2;
-			o.messages = 200000;
-			o.watchdog_ms = 200;
-			o.omit_blocking_barrier = omit;
-			if (sim_run(&o, &r))
-				bench_die("blocking race run failed");
-			if (strstr(r.failure, "lost wake-up"))
-				*(omit ? &lost_off : &lost_on) += 1;
-		}
-	printf("blocking race, 400000 halting ping-pongs per run: barrier omitted: %u of %u runs "
-	       "lost a wake-up; barrier in place: %u of %u\n\n", lost_off, runs, lost_on, runs);
+	/* The window is a few nanoseconds wide: run until it is hit, or give up. */
+	for (runs = 1; runs <= max_runs && !found; runs++)
+		found = race_run(true) ? runs : 0;
+	for (unsigned int i = 0; i < 3; i++)
+		lost_on += race_run(false);
+	printf("blocking race, 400000 halting ping-pongs per run:\n");
+	if (found)
+		printf("  barrier omitted: a wake-up was lost in run %u\n", found);
+	else
+		printf("  barrier omitted: no wake-up lost in %u runs (the window is narrow)\n",
+		       max_runs);
+	printf("  barrier in place: %u of 3 runs lost a wake-up\n\n", lost_on);
 }
 
 void bench_delivery(void)
