@@ -3,6 +3,10 @@
  * Model host CPUs.  Each has a host APIC ID, the value the physical APIC ID
  * table's host-ID field and the doorbell MSR carry; IDs above 255 exercise
  * the field's 12-bit width.
+ *
+ * The topology and the doorbell handler are set while nothing runs (at
+ * setup and teardown); readers are on every IPI's path, so they read
+ * without the lock, with relaxed atomics that keep them race-free.
  */
 #include <vintc/host.h>
 
@@ -17,15 +21,17 @@ static struct {
 
 #define DEFAULT_CPUS 64
 
-/* Called with the lock held. */
-static unsigned int cpus_nr_locked(void)
+static unsigned int cpus_nr(void)
 {
-	return cpus.nr ? cpus.nr : DEFAULT_CPUS;
+	unsigned int nr = __atomic_load_n(&cpus.nr, __ATOMIC_ACQUIRE);
+
+	return nr ? nr : DEFAULT_CPUS;
 }
 
-static uint32_t apic_id_locked(unsigned int cpu)
+static uint32_t apic_id_of(unsigned int cpu)
 {
-	return cpus.nr ? cpus.apic_id[cpu] : cpu;
+	return __atomic_load_n(&cpus.nr, __ATOMIC_ACQUIRE) ?
+	       __atomic_load_n(&cpus.apic_id[cpu], __ATOMIC_RELAXED) : cpu;
 }
 
 int host_cpus_set(unsigned int nr, const uint32_t *apic_ids)
@@ -40,9 +46,9 @@ int host_cpus_set(unsigned int nr, const uint32_t *apic_ids)
 				return -EEXIST;
 	}
 	host_write_lock(&cpus.lock);
-	cpus.nr = nr;
 	for (unsigned int i = 0; i < nr; i++)
-		cpus.apic_id[i] = apic_ids ? apic_ids[i] : i;
+		__atomic_store_n(&cpus.apic_id[i], apic_ids ? apic_ids[i] : i, __ATOMIC_RELAXED);
+	__atomic_store_n(&cpus.nr, nr, __ATOMIC_RELEASE);
 	host_write_unlock(&cpus.lock);
 	return 0;
 }
@@ -51,9 +57,7 @@ unsigned int host_cpus_nr(void)
 {
 	unsigned int nr;
 
-	host_read_lock(&cpus.lock);
-	nr = cpus_nr_locked();
-	host_read_unlock(&cpus.lock);
+	nr = cpus_nr();
 	return nr;
 }
 
@@ -61,10 +65,8 @@ int host_cpu_apic_id(int cpu)
 {
 	int id = -EINVAL;
 
-	host_read_lock(&cpus.lock);
-	if (cpu >= 0 && (unsigned int)cpu < cpus_nr_locked())
-		id = (int)apic_id_locked((unsigned int)cpu);
-	host_read_unlock(&cpus.lock);
+	if (cpu >= 0 && (unsigned int)cpu < cpus_nr())
+		id = (int)apic_id_of((unsigned int)cpu);
 	return id;
 }
 
@@ -72,21 +74,19 @@ int host_cpu_from_apic_id(uint32_t apic_id)
 {
 	int cpu = -ENOENT;
 
-	host_read_lock(&cpus.lock);
-	for (unsigned int i = 0; i < cpus_nr_locked(); i++)
-		if (apic_id_locked(i) == apic_id) {
+	for (unsigned int i = 0; i < cpus_nr(); i++)
+		if (apic_id_of(i) == apic_id) {
 			cpu = (int)i;
 			break;
 		}
-	host_read_unlock(&cpus.lock);
 	return cpu;
 }
 
 void host_doorbell_set_handler(host_doorbell_fn fn, void *opaque)
 {
 	host_write_lock(&cpus.lock);
-	cpus.fn = fn;
-	cpus.opaque = opaque;
+	__atomic_store_n(&cpus.opaque, opaque, __ATOMIC_RELAXED);
+	__atomic_store_n(&cpus.fn, fn, __ATOMIC_RELEASE);
 	host_write_unlock(&cpus.lock);
 }
 
@@ -96,10 +96,8 @@ void host_doorbell_ring(uint32_t host_apic_id)
 	void *opaque;
 
 	__atomic_add_fetch(&cpus.rings, 1, __ATOMIC_RELAXED);
-	host_read_lock(&cpus.lock);
-	fn = cpus.fn;
-	opaque = cpus.opaque;
-	host_read_unlock(&cpus.lock);
+	fn = __atomic_load_n(&cpus.fn, __ATOMIC_ACQUIRE);
+	opaque = __atomic_load_n(&cpus.opaque, __ATOMIC_RELAXED);
 	if (fn)
 		fn(host_apic_id, opaque);
 }
