@@ -428,6 +428,9 @@ static void run_det(struct sim *s)
 		sim_fail(s, "out of memory");
 		return;
 	}
+	/* Every vCPU starts in guest mode, as its thread does in free mode. */
+	for (uint32_t i = 0; i < s->nvcpus; i++)
+		vcpu_enter(&s->vcpus[i]);
 	while (!s->stop && !all_done(s)) {
 		uint32_t nr = 0, e;
 
