@@ -65,6 +65,13 @@ static inline uint64_t test_bits(unsigned int h, unsigned int l)
 	return m;
 }
 
+/*
+ * End the test as skipped, visibly: the runner prints SKIP with the reason
+ * and counts it apart (for tests that need /dev/kvm on a machine without).
+ */
+__attribute__((noreturn, format(printf, 1, 2)))
+void test_skip(const char *fmt, ...);
+
 /* Path of the CLI binary under test (VINTC_BIN), or NULL. */
 const char *test_vintc_bin(void);
 
