@@ -1,4 +1,5 @@
-# vintc build.  `make` builds libvintc.a, the CLI and the tests into build/;
+# vintc build.  `make` builds libvintc.a, the CLI, the tests and the x86
+# test guests into build/;
 # `make check` runs every test; SAN=address / SAN=thread build into
 # build-asan/ / build-tsan/ and run the same suite.
 
@@ -43,7 +44,7 @@ else
 Q :=
 endif
 
-LIB_SRCS   := $(sort $(wildcard host/*.c hw/*.c hyp/*.c sim/*.c))
+LIB_SRCS   := $(sort $(wildcard host/*.c hw/*.c hyp/*.c sim/*.c kvm/*.c))
 CLI_SRCS   := $(sort $(wildcard tools/vintc/*.c))
 TEST_SRCS  := $(sort $(wildcard tests/*.c))
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
@@ -55,8 +56,34 @@ CLI   := $(BUILD)/vintc
 TESTS := $(BUILD)/vintc-tests
 BENCH := $(BUILD)/vintc-bench
 
-.PHONY: all check bench run clean deps
-all: $(LIB) $(CLI) $(TESTS) $(BENCH)
+# Test guests: freestanding 32-bit x86 Multiboot kernels, built with the
+# machine's gcc (not $(CC), and never with sanitizers: they run on bare
+# virtual hardware) and linked at 4 MiB by guests/guest.ld.  Each
+# guests/NAME.c becomes $(BUILD)/guests/NAME.elf with guests/lib/.
+GUEST_CC      := gcc
+GUEST_LD      := ld
+GUEST_CFLAGS  := -m32 -ffreestanding -fno-pic -fno-pie -fno-stack-protector -nostdlib \
+		 -O2 -g -Wall -Wextra -fno-asynchronous-unwind-tables -Iguests/lib -MMD -MP
+ifneq ($(WERROR),)
+GUEST_CFLAGS  += -Werror
+endif
+GUEST_LDFLAGS := -m elf_i386 -T guests/guest.ld -z max-page-size=0x1000 --build-id=none
+GUEST_LIB_SRCS := $(sort $(wildcard guests/lib/*.c guests/lib/*.S))
+GUEST_SRCS    := $(sort $(wildcard guests/*.c))
+GUEST_LIB_OBJS := $(patsubst %,$(BUILD)/guests/obj/%.o,$(GUEST_LIB_SRCS))
+# x86 code: only an x86 host can run (or, without a cross toolchain, build) it.
+ifeq ($(shell uname -m),x86_64)
+GUESTS        := $(patsubst guests/%.c,$(BUILD)/guests/%.elf,$(GUEST_SRCS))
+else
+GUESTS        :=
+endif
+# Keep the objects (make would delete them as intermediates of the pattern).
+.SECONDARY: $(GUEST_LIB_OBJS) $(patsubst %,$(BUILD)/guests/obj/%.o,$(GUEST_SRCS))
+
+.PHONY: all check bench run clean deps guests
+all: $(LIB) $(CLI) $(TESTS) $(BENCH) $(GUESTS)
+
+guests: $(GUESTS)
 
 deps:
 	$(Q)CC="$(CC)" SAN="$(SAN)" sh tools/deps.sh
@@ -65,6 +92,15 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/guests/obj/%.o: %
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GUESTCC $<")
+	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@
+
+$(BUILD)/guests/%.elf: $(BUILD)/guests/obj/guests/%.c.o $(GUEST_LIB_OBJS) guests/guest.ld
+	@$(if $(Q),echo "  GUESTLD $@")
+	$(Q)$(GUEST_LD) $(GUEST_LDFLAGS) -o $@ $(GUEST_LIB_OBJS) $<
 
 $(LIB): $(call obj,$(LIB_SRCS))
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -80,8 +116,8 @@ $(BENCH): $(call obj,$(BENCH_SRCS)) $(LIB)
 
 # The runner forks each test, prints its own summary line last.
 check: deps
-	$(Q)$(MAKE) --no-print-directory $(TESTS) $(CLI)
-	$(Q)VINTC_BIN=$(abspath $(CLI)) $(TESTS)
+	$(Q)$(MAKE) --no-print-directory $(TESTS) $(CLI) $(GUESTS)
+	$(Q)VINTC_BIN=$(abspath $(CLI)) VINTC_GUESTS=$(abspath $(BUILD)/guests) $(TESTS)
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BENCH)

@@ -7,6 +7,10 @@ set -e
 need=""
 command -v cc >/dev/null 2>&1 || need="$need gcc libc6-dev"
 command -v ar >/dev/null 2>&1 || need="$need binutils"
+# The x86 test guests (guests/) are built with gcc -m32 and ld -m elf_i386
+# whatever CC is; neither needs the 32-bit multilib.
+command -v gcc >/dev/null 2>&1 || need="$need gcc"
+command -v ld >/dev/null 2>&1 || need="$need binutils"
 case "${CC:-cc}" in
 *clang*) command -v "${CC}" >/dev/null 2>&1 || need="$need clang" ;;
 esac

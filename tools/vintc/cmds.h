@@ -38,4 +38,8 @@ void cmd_faults_gicv5_usage(FILE *f);
 int cmd_sim(int argc, char **argv);
 void cmd_sim_usage(FILE *f);
 
+/* vintc run IMAGE ...: boot a Multiboot guest on /dev/kvm (cmd_run.c). */
+int cmd_run(int argc, char **argv);
+void cmd_run_usage(FILE *f);
+
 #endif

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A minimal runner for Multiboot guests on /dev/kvm: one vCPU, no
+ * in-kernel irqchip (the userspace local APIC comes later), the guest
+ * loaded by mboot_load() and entered in flat 32-bit protected mode.
+ *
+ * Devices (QEMU PC machine conventions):
+ *   COM1 0x3F8     writes to THR go to opts->out_fd; LSR (0x3FD) reads 0x60;
+ *                  the rest of the UART reads 0 and ignores writes
+ *   0xF4           isa-debug-exit: a write of v ends the run with exit
+ *                  status (v << 1) | 1
+ *   other ports    reads all-ones, writes dropped, both counted
+ *   unbacked MMIO  the same, counted apart
+ *
+ * The run also ends on HLT (nothing can wake the vCPU without an APIC
+ * yet), a triple fault (KVM_EXIT_SHUTDOWN), a failed entry, a KVM internal
+ * error, or the timeout.  Those ends have even exit statuses, which the
+ * debug-exit port can never produce.
+ */
+#ifndef VINTC_KVM_RUN_H
+#define VINTC_KVM_RUN_H
+
+#include <stdbool.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vintc/mboot.h>
+
+/* How a run ended, and the exit status each end gives. */
+enum vkvm_end {
+	VKVM_END_DEBUG_EXIT,	/* status (v << 1) | 1 */
+	VKVM_END_HALT,		/* VKVM_STATUS_HALT */
+	VKVM_END_SHUTDOWN,	/* triple fault: VKVM_STATUS_SHUTDOWN */
+	VKVM_END_FAILURE,	/* entry failure, internal error, unknown exit */
+	VKVM_END_TIMEOUT,	/* VKVM_STATUS_TIMEOUT */
+	VKVM_NR_ENDS
+};
+
+#define VKVM_STATUS_HALT	4
+#define VKVM_STATUS_SHUTDOWN	6
+#define VKVM_STATUS_FAILURE	8
+#define VKVM_STATUS_TIMEOUT	124	/* as timeout(1) */
+
+/* Where a failed vkvm_run_guest() stopped. */
+enum vkvm_stage {
+	VKVM_STAGE_NONE,
+	VKVM_STAGE_LOAD,	/* bad image, modules or options: nothing started */
+	VKVM_STAGE_KVM,		/* /dev/kvm missing, unusable, or refused a setup step */
+	VKVM_STAGE_RUN,		/* KVM_RUN itself failed */
+};
+
+#define VKVM_MIN_RAM_MIB	2
+#define VKVM_MAX_RAM_MIB	4096
+#define VKVM_MAX_TIMEOUT_S	86400
+#define VKVM_NR_EXIT_REASONS	64	/* KVM_EXIT_* counted below this */
+
+/* The timeout kicks the vCPU out of KVM_RUN with this signal. */
+#define VKVM_KICK_SIGNAL	SIGUSR1
+
+struct vkvm_opts {
+	struct mboot_params boot;	/* image, command line, modules */
+	uint32_t ram_mib;		/* VKVM_MIN_RAM_MIB..VKVM_MAX_RAM_MIB */
+	uint32_t timeout_s;		/* 0: none */
+	int out_fd;			/* COM1 output */
+};
+
+struct vkvm_result {
+	enum vkvm_end end;
+	int exit_status;
+	uint32_t debug_exit_value;	/* VKVM_END_DEBUG_EXIT */
+	char message[256];		/* how it ended, one line */
+	uint64_t exits[VKVM_NR_EXIT_REASONS];	/* by KVM_EXIT_* reason */
+	uint64_t exits_other;		/* reasons >= VKVM_NR_EXIT_REASONS */
+	uint64_t serial_bytes;		/* written to COM1 THR */
+	uint64_t serial_other;		/* other UART accesses */
+	uint64_t port_reads, port_writes;	/* unclaimed ports */
+	uint64_t mmio_reads, mmio_writes;	/* unbacked guest-physical addresses */
+	double seconds;
+	struct mboot_layout layout;
+};
+
+void vkvm_default_opts(struct vkvm_opts *o);
+
+/*
+ * Check that /dev/kvm can be opened and can create a VM.  0, or a negative
+ * errno with the reason in why.
+ */
+int vkvm_probe(char *why, size_t why_size);
+
+/*
+ * Load and run the guest to its end.  0 when the guest ran (however it
+ * ended: see r->end, r->exit_status, r->message).  Otherwise a negative
+ * errno, *stage says where, and why holds one line.
+ */
+int vkvm_run_guest(const struct vkvm_opts *o, struct vkvm_result *r,
+		   enum vkvm_stage *stage, char *why, size_t why_size);
+
+/* "debug-exit", "halt", "shutdown", "failure", "timeout" */
+const char *vkvm_end_name(enum vkvm_end end);
+/* "IO", "HLT", ... for a KVM_EXIT_* reason, or NULL if unknown. */
+const char *vkvm_exit_name(unsigned int reason);
+
+#endif

@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The /dev/kvm runner (kvm/run.c) and `vintc run`, with the test guests
+ * from guests/ (VINTC_GUESTS, set by `make check`).  Guest runs need a
+ * usable /dev/kvm and are a visible SKIP without one; the CLI's usage
+ * errors are checked everywhere, since they must never reach KVM.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+
+#include <vintc/host.h>
+#include <vintc/kvm_run.h>
+
+#include "test.h"
+
+#define HELLO_MEM_UPPER_64M	"PASS mbi mem_upper=64512\n"	/* (64 MiB - 1 MiB) / 1 KiB */
+
+static void need_kvm(void)
+{
+	char why[200];
+
+	if (vkvm_probe(why, sizeof(why)))
+		test_skip("no usable /dev/kvm: %s", why);
+}
+
+static const char *guest_path(const char *name)
+{
+	static char path[4096];
+	const char *dir = getenv("VINTC_GUESTS");
+
+	if (!dir)
+		test_fail(__FILE__, __LINE__,
+			  "VINTC_GUESTS is not set: run the KVM tests through 'make check'");
+	snprintf(path, sizeof(path), "%s/%s.elf", dir, name);
+	return path;
+}
+
+static char *slurp_fd(int fd, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	ssize_t r;
+
+	ASSERT(buf);
+	lseek(fd, 0, SEEK_SET);
+	while ((r = read(fd, buf + n, cap - n - 1)) > 0) {
+		n += (size_t)r;
+		if (n + 1 == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			ASSERT(buf);
+		}
+	}
+	buf[n] = 0;
+	if (len)
+		*len = n;
+	return buf;
+}
+
+static void *read_guest(const char *name, size_t *size)
+{
+	int fd = open(guest_path(name), O_RDONLY);
+	void *buf;
+
+	if (fd < 0)
+		test_fail(__FILE__, __LINE__, "cannot open %s: %s", guest_path(name),
+			  strerror(errno));
+	buf = slurp_fd(fd, size);
+	close(fd);
+	return buf;
+}
+
+/* Run a guest through the library; returns its COM1 output. */
+static char *lib_run(const char *name, const char *cmdline, uint32_t timeout_s,
+		     struct vkvm_result *r)
+{
+	FILE *out = tmpfile();
+	enum vkvm_stage stage;
+	struct vkvm_opts o;
+	char why[256], *text;
+	void *img;
+	size_t len;
+
+	ASSERT(out);
+	vkvm_default_opts(&o);
+	img = read_guest(name, &o.boot.image_size);
+	o.boot.image = img;
+	o.boot.cmdline = cmdline;
+	o.timeout_s = timeout_s;
+	o.out_fd = fileno(out);
+	if (vkvm_run_guest(&o, r, &stage, why, sizeof(why)))
+		test_fail(__FILE__, __LINE__, "vkvm_run_guest(%s) failed at stage %d: %s", name,
+			  stage, why);
+	text = slurp_fd(fileno(out), &len);
+	ASSERT_EQ(len, r->serial_bytes);
+	fclose(out);
+	free(img);
+	return text;
+}
+
+TEST(kvm_run_hello)
+{
+	struct vkvm_result r;
+	char *out;
+
+	need_kvm();
+	out = lib_run("hello", "console=ttyS0 answer=42", 10, &r);
+	if (!strstr(out, "PASS hello\n") || !strstr(out, HELLO_MEM_UPPER_64M) ||
+	    !strstr(out, "cmdline: console=ttyS0 answer=42\n") || strstr(out, "FAIL"))
+		test_fail(__FILE__, __LINE__, "guest output:\n%s", out);
+	ASSERT_EQ(r.end, VKVM_END_DEBUG_EXIT);
+	ASSERT_EQ(r.debug_exit_value, 0);
+	ASSERT_EQ(r.exit_status, 1);
+	ASSERT(r.exits[KVM_EXIT_IO] >= r.serial_bytes);
+	ASSERT_EQ(r.exits[KVM_EXIT_HLT], 0);
+	ASSERT_EQ(r.layout.entry, r.layout.entry & 0xffffffffU);
+	ASSERT(r.layout.entry >= 0x400000);
+	free(out);
+}
+
+TEST(kvm_run_triple_fault)
+{
+	struct vkvm_result r;
+	char *out;
+
+	need_kvm();
+	out = lib_run("triple", NULL, 10, &r);
+	ASSERT(strstr(out, "triple: loading an empty IDT"));
+	ASSERT(!strstr(out, "FAIL"));
+	ASSERT_EQ(r.end, VKVM_END_SHUTDOWN);
+	ASSERT_EQ(r.exit_status, VKVM_STATUS_SHUTDOWN);
+	ASSERT(strstr(r.message, "triple fault"));
+	free(out);
+}
+
+TEST(kvm_run_halt_without_wakeup)
+{
+	struct vkvm_result r;
+	char *out;
+
+	need_kvm();
+	out = lib_run("halt", NULL, 10, &r);
+	ASSERT(!strstr(out, "FAIL"));
+	ASSERT_EQ(r.end, VKVM_END_HALT);
+	ASSERT_EQ(r.exit_status, VKVM_STATUS_HALT);
+	ASSERT_EQ(r.exits[KVM_EXIT_HLT], 1);
+	ASSERT(strstr(r.message, "halted"));
+	free(out);
+}
+
+TEST(kvm_run_timeout)
+{
+	struct vkvm_result r;
+	char *out;
+
+	need_kvm();
+	out = lib_run("hang", NULL, 1, &r);
+	ASSERT(strstr(out, "hang: spinning\n"));
+	ASSERT_EQ(r.end, VKVM_END_TIMEOUT);
+	ASSERT_EQ(r.exit_status, VKVM_STATUS_TIMEOUT);
+	ASSERT(r.seconds >= 0.9 && r.seconds < 10);
+	free(out);
+}
+
+TEST(kvm_run_bad_image_before_kvm)
+{
+	static const char junk[] = "this is not a kernel";
+	struct vkvm_result r;
+	enum vkvm_stage stage;
+	struct vkvm_opts o;
+	char why[256];
+
+	/* No need_kvm(): a bad image is refused before /dev/kvm is opened. */
+	vkvm_default_opts(&o);
+	o.boot.image = junk;
+	o.boot.image_size = sizeof(junk);
+	ASSERT_EQ(vkvm_run_guest(&o, &r, &stage, why, sizeof(why)), -ENOEXEC);
+	ASSERT_EQ(stage, VKVM_STAGE_LOAD);
+	ASSERT(strstr(why, "not an ELF"));
+	o.ram_mib = 1;
+	ASSERT_EQ(vkvm_run_guest(&o, &r, &stage, why, sizeof(why)), -EINVAL);
+	ASSERT_EQ(stage, VKVM_STAGE_LOAD);
+}
+
+/* ---- the CLI ------------------------------------------------------- */
+
+struct cli_out {
+	int status;
+	char *out, *err;
+};
+
+static void cli(struct cli_out *c, const char *const *args)
+{
+	const char *bin = test_vintc_bin();
+	FILE *out = tmpfile(), *err = tmpfile();
+	char *argv[32];
+	int n = 0, status;
+	pid_t pid;
+
+	if (!bin)
+		test_fail(__FILE__, __LINE__,
+			  "VINTC_BIN is not set: run the CLI tests through 'make check'");
+	ASSERT(out && err);
+	argv[n++] = (char *)bin;
+	while (*args && n < 31)
+		argv[n++] = (char *)*args++;
+	argv[n] = NULL;
+	fflush(NULL);
+	pid = fork();
+	ASSERT(pid >= 0);
+	if (!pid) {
+		dup2(fileno(out), STDOUT_FILENO);
+		dup2(fileno(err), STDERR_FILENO);
+		execv(bin, argv);
+		_exit(127);
+	}
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	c->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	c->out = slurp_fd(fileno(out), NULL);
+	c->err = slurp_fd(fileno(err), NULL);
+	fclose(out);
+	fclose(err);
+}
+
+#define CLI(c, ...) cli((c), (const char *const[]){ __VA_ARGS__, NULL })
+
+static void cli_free(struct cli_out *c)
+{
+	free(c->out);
+	free(c->err);
+}
+
+/* Exit 2, nothing on stdout, one "vintc: " line holding want on stderr. */
+static void usage_error(const struct cli_out *c, const char *want, int line)
+{
+	const char *nl = strchr(c->err, '\n');
+
+	if (c->status != 2 || c->out[0] || strncmp(c->err, "vintc: ", 7) || !nl || nl[1] ||
+	    !strstr(c->err, want))
+		test_fail(__FILE__, line, "want exit 2 and one line with \"%s\"; got %d, "
+			  "stdout \"%s\", stderr \"%s\"", want, c->status, c->out, c->err);
+}
+
+#define ASSERT_USAGE(c, want) usage_error((c), (want), __LINE__)
+
+TEST(kvm_run_cli_hello)
+{
+	struct cli_out c;
+
+	need_kvm();
+	CLI(&c, "run", "-m", "64", "--append", "hello from the CLI", guest_path("hello"));
+	if (c.status != 1 || c.err[0] || !strstr(c.out, "PASS hello\n") ||
+	    !strstr(c.out, HELLO_MEM_UPPER_64M) ||
+	    !strstr(c.out, "cmdline: hello from the CLI\n"))
+		test_fail(__FILE__, __LINE__, "exit %d\nstdout:\n%s\nstderr:\n%s", c.status,
+			  c.out, c.err);
+	cli_free(&c);
+
+	/* -m changes mem_upper; --json adds one line after the guest's output. */
+	CLI(&c, "run", "-m", "16", "--json", guest_path("hello"));
+	ASSERT_EQ(c.status, 1);
+	ASSERT(strstr(c.out, "PASS mbi mem_upper=15360\n"));
+	ASSERT(strstr(c.out, "\n{\"end\":\"debug-exit\",\"exit_status\":1,"));
+	ASSERT(strstr(c.out, "\"exits\":{\"IO\":"));
+	ASSERT(!c.err[0]);
+	cli_free(&c);
+}
+
+TEST(kvm_run_cli_abnormal_ends)
+{
+	static const struct {
+		const char *guest, *timeout, *msg;
+		int status;
+	} cases[] = {
+		{ "triple", "10", "vintc: run: guest triple fault", VKVM_STATUS_SHUTDOWN },
+		{ "halt", "10", "vintc: run: guest halted", VKVM_STATUS_HALT },
+		{ "hang", "1", "vintc: run: guest still running after the 1 s timeout",
+		  VKVM_STATUS_TIMEOUT },
+	};
+
+	need_kvm();
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct cli_out c;
+
+		CLI(&c, "run", "--timeout", cases[i].timeout, guest_path(cases[i].guest));
+		if (c.status != cases[i].status || strncmp(c.err, cases[i].msg, strlen(cases[i].msg)) ||
+		    strchr(c.err, '\n') != c.err + strlen(c.err) - 1)
+			test_fail(__FILE__, __LINE__, "%s: exit %d, stderr \"%s\"", cases[i].guest,
+				  c.status, c.err);
+		cli_free(&c);
+	}
+}
+
+/* These never reach /dev/kvm, so they run everywhere. */
+TEST(kvm_run_cli_usage_errors)
+{
+	char junk[] = "/tmp/vintc-run-junk-XXXXXX";
+	int fd = mkstemp(junk);
+	struct cli_out c;
+
+	ASSERT(fd >= 0);
+	ASSERT_EQ(write(fd, "\177ELF\2\1\1", 7), 7);
+	close(fd);
+
+	CLI(&c, "run");
+	ASSERT_USAGE(&c, "missing IMAGE");
+	cli_free(&c);
+	CLI(&c, "run", "-m", "1", "x.elf");
+	ASSERT_USAGE(&c, "-m: 1 is out of range (2..4096)");
+	cli_free(&c);
+	CLI(&c, "run", "-m", "4097", "x.elf");
+	ASSERT_USAGE(&c, "out of range");
+	cli_free(&c);
+	CLI(&c, "run", "-m", "64M", "x.elf");
+	ASSERT_USAGE(&c, "-m");
+	cli_free(&c);
+	CLI(&c, "run", "-c", "2", "x.elf");
+	ASSERT_USAGE(&c, "run: -c 2: SMP needs the userspace APIC (not yet)");
+	cli_free(&c);
+	CLI(&c, "run", "-c", "0", "x.elf");
+	ASSERT_USAGE(&c, "-c");
+	cli_free(&c);
+	CLI(&c, "run", "--timeout", "-1", "x.elf");
+	ASSERT_USAGE(&c, "--timeout");
+	cli_free(&c);
+	CLI(&c, "run", "--irqchip=avic", "x.elf");
+	ASSERT_USAGE(&c, "userspace APIC");
+	cli_free(&c);
+	CLI(&c, "run", "--bogus", "x.elf");
+	ASSERT_USAGE(&c, "--bogus");
+	cli_free(&c);
+	CLI(&c, "run", "a.elf", "b.elf");
+	ASSERT_USAGE(&c, "unexpected argument 'b.elf'");
+	cli_free(&c);
+	CLI(&c, "run", "/nonexistent/vintc-guest.elf");
+	ASSERT_USAGE(&c, "/nonexistent/vintc-guest.elf: No such file or directory");
+	cli_free(&c);
+	CLI(&c, "run", "/tmp");
+	ASSERT_USAGE(&c, "Is a directory");
+	cli_free(&c);
+	CLI(&c, "run", junk);
+	ASSERT_USAGE(&c, "truncated ELF header");
+	cli_free(&c);
+	CLI(&c, "run", "--initrd", "/nonexistent/initrd", junk);
+	ASSERT_USAGE(&c, "/nonexistent/initrd");
+	cli_free(&c);
+	unlink(junk);
+
+	CLI(&c, "run", "--help");
+	ASSERT_EQ(c.status, 0);
+	ASSERT(strstr(c.out, "usage: vintc run"));
+	ASSERT(strstr(c.out, "SMP and --irqchip=avic|kernel arrive with"));
+	cli_free(&c);
+}
+
+/* The real test guests, refused for what they are. */
+TEST(kvm_run_cli_guest_does_not_fit)
+{
+	struct cli_out c;
+
+#ifndef __x86_64__
+	test_skip("the x86 test guests are built on x86-64 hosts only");
+#endif
+	/* Linked at 4 MiB: 2 MiB of RAM cannot hold it (no KVM needed). */
+	CLI(&c, "run", "-m", "2", guest_path("hello"));
+	ASSERT_USAGE(&c, "is outside RAM");
+	cli_free(&c);
+}

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vintc run IMAGE: boot a Multiboot v1 ELF32 guest on /dev/kvm with the
+ * minimal runner (<vintc/kvm_run.h>).  The guest's COM1 output is vintc's
+ * stdout; its isa-debug-exit value becomes vintc's exit status, as with
+ * QEMU.  Every file is read and the image loaded before /dev/kvm is
+ * opened, so bad input is a usage error with nothing started.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vintc/host.h>
+#include <vintc/kvm_run.h>
+
+#include "args.h"
+#include "cmds.h"
+
+#define RUN_MAX_FILE	(1ULL << 30)	/* image or module */
+
+void cmd_run_usage(FILE *f)
+{
+	fputs("usage: vintc run [-c CPUS] [-m MiB] [--append CMDLINE] [--initrd FILE]...\n"
+	      "                 [--timeout S] [--json] IMAGE\n"
+	      "\n"
+	      "Boot IMAGE, a Multiboot v1 ELF32 kernel, on /dev/kvm the way QEMU's -kernel\n"
+	      "does: its PT_LOAD segments at their physical addresses, entry in flat 32-bit\n"
+	      "protected mode with paging off, EAX = 0x2BADB002, EBX = the info block at\n"
+	      "0x9000 (memory sizes, memory map, command line, modules).  One vCPU, no\n"
+	      "interrupt controller yet: SMP and --irqchip=avic|kernel arrive with the\n"
+	      "userspace local APIC.\n"
+	      "\n"
+	      "Devices: COM1 (0x3F8) output to stdout; isa-debug-exit (0xF4); other I/O\n"
+	      "ports read as all-ones and ignore writes, counted.\n"
+	      "\n"
+	      "  -c CPUS           vCPUs; only 1 for now\n"
+	      "  -m MiB            guest RAM from physical 0, 2..4096 (default 64)\n"
+	      "  --append CMDLINE  the kernel command line (info block CMDLINE)\n"
+	      "  --initrd FILE     a Multiboot module, loaded page-aligned after the kernel;\n"
+	      "                    repeat for more (at most 32), in order; the module's\n"
+	      "                    string is FILE\n"
+	      "  --timeout S       end a guest still running after S seconds, 0..86400;\n"
+	      "                    0 means never (default 10)\n"
+	      "  --json            after the guest's output, one JSON line: end, exit_status,\n"
+	      "                    message, seconds, exits (count by KVM exit reason),\n"
+	      "                    serial_bytes, ports {reads, writes}, mmio {reads, writes}\n"
+	      "                    default: nothing but the guest's output\n"
+	      "  -h, --help        this text\n"
+	      "\n"
+	      "Exit status: the guest's, as QEMU's isa-debug-exit gives it: a write of V to\n"
+	      "port 0xF4 exits (V << 1) | 1, so 1 for V = 0.  A run the guest did not end\n"
+	      "itself prints \"vintc: run: <why>\" on stderr and exits with an even status:\n"
+	      "4 halted with nothing to wake it, 6 triple fault, 8 KVM entry or emulation\n"
+	      "failure, 124 timeout.  2: usage error or bad image (one line, nothing\n"
+	      "started); 1: /dev/kvm missing or unusable, or another host error.\n", f);
+}
+
+struct run_args {
+	const char *cpus, *mem, *timeout, *image;
+	const char *initrd[MBOOT_MAX_MODS];
+	unsigned int nr_initrd;
+	bool json;
+};
+
+/* Read a whole file; a usage error (exit 2) on failure, -1 on success. */
+static int read_file(const char *what, const char *path, void **data, size_t *size)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t off = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cli_usage_error("run: %s %s: %s", what, path, strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		int err = errno;
+
+		close(fd);
+		return cli_usage_error("run: %s %s: %s", what, path, strerror(err));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return cli_usage_error("run: %s %s: %s", what, path,
+				       S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
+	}
+	if ((uint64_t)st.st_size > RUN_MAX_FILE) {
+		close(fd);
+		return cli_usage_error("run: %s %s: %" PRIu64 " bytes, more than 1 GiB", what,
+				       path, (uint64_t)st.st_size);
+	}
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf) {
+		close(fd);
+		return cli_lib_error(-ENOMEM, "run: reading %s", path);
+	}
+	while (off < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + off, (size_t)st.st_size - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int err = n < 0 ? errno : EIO;
+
+			free(buf);
+			close(fd);
+			return cli_usage_error("run: %s %s: %s", what, path, strerror(err));
+		}
+		off += (size_t)n;
+	}
+	close(fd);
+	*data = buf;
+	*size = off;
+	return -1;
+}
+
+/* Returns an exit status, or -1 to go on. */
+static int run_parse(int argc, char **argv, struct run_args *ra, struct vkvm_opts *o)
+{
+	uint64_t v;
+	struct args a;
+
+	args_init(&a, argc, argv, 1);
+	while (args_next(&a)) {
+		const char **val = NULL;
+
+		if (args_is(&a, "-c"))
+			val = &ra->cpus;
+		else if (args_is(&a, "-m"))
+			val = &ra->mem;
+		else if (args_is(&a, "--timeout"))
+			val = &ra->timeout;
+		else if (args_is(&a, "--append"))
+			val = &o->boot.cmdline;
+		if (val) {
+			if (!(*val = args_value(&a)))
+				return CLI_EXIT_USAGE;
+			continue;
+		}
+		if (args_is(&a, "--initrd")) {
+			const char *f = args_value(&a);
+
+			if (!f)
+				return CLI_EXIT_USAGE;
+			if (ra->nr_initrd == MBOOT_MAX_MODS)
+				return cli_usage_error("run: --initrd: at most %u modules",
+						       MBOOT_MAX_MODS);
+			ra->initrd[ra->nr_initrd++] = f;
+			continue;
+		}
+		if (args_is(&a, "--json")) {
+			if (args_no_value(&a))
+				return CLI_EXIT_USAGE;
+			ra->json = true;
+		} else if (args_is(&a, "--irqchip")) {
+			return cli_usage_error("run: --irqchip arrives with the userspace APIC (not yet)");
+		} else if (a.arg[0] != '-' && !ra->image) {
+			ra->image = a.arg;
+		} else if (a.arg[0] != '-') {
+			return cli_usage_error("run: unexpected argument '%s' (one IMAGE only)",
+					       a.arg);
+		} else {
+			return args_unknown(&a, "run");
+		}
+	}
+	if (ra->cpus) {
+		if (args_parse_u64("-c", NULL, ra->cpus, 1, VM_MAX_VCPUS, &v))
+			return CLI_EXIT_USAGE;
+		if (v > 1)
+			return cli_usage_error("run: -c %" PRIu64
+					       ": SMP needs the userspace APIC (not yet)", v);
+	}
+	if (ra->mem) {
+		if (args_parse_u64("-m", NULL, ra->mem, VKVM_MIN_RAM_MIB, VKVM_MAX_RAM_MIB, &v))
+			return CLI_EXIT_USAGE;
+		o->ram_mib = (uint32_t)v;
+	}
+	if (ra->timeout) {
+		if (args_parse_u64("--timeout", NULL, ra->timeout, 0, VKVM_MAX_TIMEOUT_S, &v))
+			return CLI_EXIT_USAGE;
+		o->timeout_s = (uint32_t)v;
+	}
+	if (!ra->image)
+		return cli_usage_error("run: missing IMAGE (a Multiboot ELF32 kernel)");
+	return -1;
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void run_json(const struct vkvm_result *r)
+{
+	bool first = true;
+
+	printf("{\"end\":\"%s\",\"exit_status\":%d,\"message\":", vkvm_end_name(r->end),
+	       r->exit_status);
+	json_str(r->message);
+	printf(",\"seconds\":%.6f,\"exits\":{", r->seconds);
+	for (unsigned int i = 0; i < VKVM_NR_EXIT_REASONS; i++) {
+		const char *name = vkvm_exit_name(i);
+
+		if (!r->exits[i])
+			continue;
+		if (name)
+			printf("%s\"%s\":%" PRIu64, first ? "" : ",", name, r->exits[i]);
+		else
+			printf("%s\"%u\":%" PRIu64, first ? "" : ",", i, r->exits[i]);
+		first = false;
+	}
+	if (r->exits_other)
+		printf("%s\"other\":%" PRIu64, first ? "" : ",", r->exits_other);
+	printf("},\"serial_bytes\":%" PRIu64 ",\"ports\":{\"reads\":%" PRIu64
+	       ",\"writes\":%" PRIu64 "},\"mmio\":{\"reads\":%" PRIu64 ",\"writes\":%" PRIu64
+	       "}}\n", r->serial_bytes, r->port_reads, r->port_writes, r->mmio_reads,
+	       r->mmio_writes);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct mboot_module mods[MBOOT_MAX_MODS];
+	struct run_args ra = { 0 };
+	struct vkvm_result r;
+	enum vkvm_stage stage;
+	struct vkvm_opts o;
+	void *image = NULL;
+	char why[256];
+	int status, ret;
+
+	if (args_want_help(argc, argv, 1)) {
+		cmd_run_usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	vkvm_default_opts(&o);
+	status = run_parse(argc, argv, &ra, &o);
+	if (status >= 0)
+		return status;
+
+	status = read_file("IMAGE", ra.image, &image, &o.boot.image_size);
+	for (unsigned int i = 0; status < 0 && i < ra.nr_initrd; i++) {
+		void *d = NULL;
+
+		status = read_file("--initrd", ra.initrd[i], &d, &mods[i].size);
+		mods[i].data = d;
+		mods[i].string = ra.initrd[i];
+		o.boot.nr_mods = status < 0 ? i + 1 : i;
+	}
+	o.boot.image = image;
+	o.boot.mods = mods;
+	if (status >= 0)
+		goto out;
+
+	/* The guest writes COM1 straight to fd 1: nothing of ours may sit in stdio's buffer. */
+	fflush(stdout);
+	ret = vkvm_run_guest(&o, &r, &stage, why, sizeof(why));
+	if (ret) {
+		if (stage == VKVM_STAGE_LOAD && ret != -ENOMEM)
+			status = cli_usage_error("run: %s: %s", ra.image, why);
+		else
+			status = cli_error("run: %s", why);
+		goto out;
+	}
+	if (ra.json)
+		run_json(&r);
+	fflush(stdout);
+	if (r.end != VKVM_END_DEBUG_EXIT)
+		fprintf(stderr, "vintc: run: %s\n", r.message);
+	status = r.exit_status & 0xff;
+out:
+	for (unsigned int i = 0; i < o.boot.nr_mods; i++)
+		free((void *)mods[i].data);
+	free(image);
+	return status;
+}
