@@ -1,16 +1,26 @@
 // SPDX-License-Identifier: MIT
 /*
- * Minimal Multiboot runner on /dev/kvm: one VM, one memslot of anonymous
- * RAM from guest-physical 0, one vCPU entered in flat 32-bit protected
- * mode, and a KVM_RUN loop serving the few ports of QEMU's PC machine
- * that test guests use.  No in-kernel irqchip: every later APIC decision
- * is meant to be vintc's, so KVM_CREATE_IRQCHIP is never called.
+ * Multiboot runner on /dev/kvm: one VM, anonymous RAM from guest-physical
+ * 0 (with a hole at the xAPIC page), one thread per vCPU, and KVM_RUN
+ * loops serving the few ports of QEMU's PC machine that test guests use.
+ * No in-kernel irqchip: the local APICs are vintc's AVIC model
+ * (kvm/lapic.c), so KVM_CREATE_IRQCHIP is never called.
  *
- * The timeout uses a helper thread: it sets a flag and sends
- * VKVM_KICK_SIGNAL to the vCPU thread.  That signal is blocked in the vCPU
- * thread's own mask and unblocked only inside KVM_RUN (KVM_SET_SIGNAL_MASK),
- * so a kick arriving between the flag check and KVM_RUN stays pending and
- * makes KVM_RUN return EINTR at once: no kick is lost.
+ * Each vCPU thread is model host CPU `index` and keeps its AVIC vCPU
+ * loaded for the whole run, so the physical table's IsRunning bit means
+ * "not halted".  Around KVM_RUN the vCPU's mode is IN_GUEST.  A doorbell
+ * the silicon model rings for a running target becomes VKVM_KICK_SIGNAL
+ * to that thread, but only while it is in IN_GUEST mode; a halted target
+ * (IsRunning = 0) gets the not-running exit and a futex wake instead.
+ *
+ * The kick signal is blocked in every thread's own mask and unblocked only
+ * inside KVM_RUN (KVM_SET_SIGNAL_MASK), so a kick arriving between the last
+ * look at the APIC and KVM_RUN stays pending and makes KVM_RUN return
+ * EINTR at once: no kick is lost.  The pending signal is then consumed
+ * with sigtimedwait, or every later KVM_RUN would fail the same way.
+ *
+ * The run ends at the first end any thread or the timeout thread records
+ * (end_run); stop_all() then brings every vCPU thread home.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +35,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <vintc/avic.h>
 #include <vintc/kvm_run.h>
+
+#include "lapic.h"
 
 void vkvm_default_opts(struct vkvm_opts *o)
 {
@@ -33,6 +46,8 @@ void vkvm_default_opts(struct vkvm_opts *o)
 	o->ram_mib = 64;
 	o->timeout_s = 10;
 	o->out_fd = STDOUT_FILENO;
+	o->nr_cpus = 1;
+	o->irqchip = VKVM_IRQCHIP_AVIC;
 }
 
 const char *vkvm_end_name(enum vkvm_end end)
@@ -91,31 +106,73 @@ const char *vkvm_exit_name(unsigned int reason)
 #define LCR_DLAB	0x80
 #define LSR_IDLE	0x60	/* THR empty, transmitter empty */
 #define DEBUG_EXIT_PORT	0xf4
+#define FW_CFG_SEL	0x510
+#define FW_CFG_DATA	0x511
+
+/* fw_cfg keys (QEMU's numbering). */
+#define FW_CFG_SIGNATURE	0x00
+#define FW_CFG_RAM_SIZE		0x03
+#define FW_CFG_NB_CPUS		0x05
+#define FW_CFG_MAX_CPUS		0x0f
 
 /* Where the 3-page TSS KVM needs for real-mode emulation on VMX goes. */
 #define TSS_ADDR	0xfffbd000ULL
 
 #define SERIAL_BUF	4096
+#define NS_PER_S	1000000000ULL
+
+struct vkvm;
+
+struct vkvm_cpu {
+	struct vkvm *v;
+	uint32_t idx;
+	int fd;
+	struct kvm_run *run;
+	struct vcpu *vcpu;		/* the model's AVIC vCPU: the APIC */
+	pthread_t self;			/* valid once has_self is set (release) */
+	uint32_t has_self;
+	bool parked;			/* AP not started: no KVM_RUN */
+	bool wait_sipi;			/* parked after INIT: a STARTUP starts it */
+	uint64_t exits[VKVM_NR_EXIT_REASONS];
+	uint64_t exits_other;
+	/* COM1 output by line and by vCPU, so CPUs' lines never interleave. */
+	char line[SERIAL_BUF];
+	size_t line_len;
+};
 
 struct vkvm {
-	int kvm_fd, vm_fd, vcpu_fd;
-	struct kvm_run *run;
+	int kvm_fd, vm_fd;
 	size_t run_size;
 	uint8_t *ram;
 	uint64_t ram_size;
+	uint32_t nr;
+	struct vkvm_cpu cpus[VKVM_MAX_CPUS];
+	pthread_t threads[VKVM_MAX_CPUS];
+	struct vkvm_lapic lapic;
+	bool lapic_ready;
+	const struct mboot_layout *lay;
+	struct vkvm_result *r;
+	sigset_t inside;		/* signal mask inside KVM_RUN */
 
-	/* COM1 */
+	/* Devices shared by every vCPU: COM1's LCR, fw_cfg, the output fd. */
+	pthread_mutex_t io_lock;
 	uint8_t lcr;
-	char line[SERIAL_BUF];
-	size_t line_len;
+	uint16_t fw_key;
+	uint32_t fw_off;
 	int out_fd;
 
+	/* How the run ended: the first end wins, then every vCPU stops. */
+	pthread_mutex_t end_lock;
+	bool ended;
+	uint32_t stop;			/* atomic */
+	int err;			/* KVM_RUN failed: -errno */
+	char why[256];
+
 	/* timeout */
-	pthread_t vcpu_thread, timer_thread;
+	pthread_t timer_thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool timer_started, done;
-	int timed_out;		/* atomic */
 	uint32_t timeout_s;
 };
 
@@ -138,13 +195,17 @@ const char *vkvm_exit_name(unsigned int reason)
 	return NULL;
 }
 
-
 static double now_s(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void count(uint64_t *c)
+{
+	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
 }
 
 /* Open /dev/kvm and check the API version; returns the fd or -errno. */
@@ -191,12 +252,14 @@ int vkvm_probe(char *why, size_t why_size)
 	return 0;
 }
 
-static void serial_flush(struct vkvm *v)
+static void serial_flush(struct vkvm_cpu *c)
 {
+	struct vkvm *v = c->v;
 	size_t off = 0;
 
-	while (off < v->line_len) {
-		ssize_t n = write(v->out_fd, v->line + off, v->line_len - off);
+	pthread_mutex_lock(&v->io_lock);
+	while (off < c->line_len) {
+		ssize_t n = write(v->out_fd, c->line + off, c->line_len - off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -204,53 +267,124 @@ static void serial_flush(struct vkvm *v)
 			break;	/* output lost; the guest runs on, as on a real UART */
 		off += (size_t)n;
 	}
-	v->line_len = 0;
+	pthread_mutex_unlock(&v->io_lock);
+	c->line_len = 0;
 }
 
 /* Line-buffered, so guest lines and vintc's own output never interleave. */
-static void serial_putc(struct vkvm *v, uint8_t c)
+static void serial_putc(struct vkvm_cpu *c, uint8_t ch)
 {
-	v->line[v->line_len++] = (char)c;
-	if (c == '\n' || v->line_len == sizeof(v->line))
-		serial_flush(v);
+	c->line[c->line_len++] = (char)ch;
+	if (ch == '\n' || c->line_len == sizeof(c->line))
+		serial_flush(c);
 }
 
-static void end_run(struct vkvm_result *r, enum vkvm_end end, int status, const char *fmt, ...)
+static void kick_cpu(struct vkvm *v, uint32_t idx, bool always);
+
+/*
+ * Stop every vCPU: the flag first, then a wake-up for the sleeping ones
+ * and a signal for the ones inside KVM_RUN.  Each checks the flag after
+ * setting its mode and after each wake-up, so none can miss it.
+ */
+static void stop_all(struct vkvm *v)
+{
+	__atomic_store_n(&v->stop, 1, __ATOMIC_SEQ_CST);
+	for (uint32_t i = 0; i < v->nr; i++) {
+		if (v->lapic_ready)
+			vcpu_wake(v->lapic.vcpus[i]);
+		kick_cpu(v, i, true);
+	}
+}
+
+static bool stopping(struct vkvm *v)
+{
+	return __atomic_load_n(&v->stop, __ATOMIC_SEQ_CST);
+}
+
+static void end_run(struct vkvm *v, enum vkvm_end end, int status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-static void end_run(struct vkvm_result *r, enum vkvm_end end, int status, const char *fmt, ...)
+static void end_run(struct vkvm *v, enum vkvm_end end, int status, const char *fmt, ...)
 {
 	va_list ap;
 
-	r->end = end;
-	r->exit_status = status;
-	va_start(ap, fmt);
-	vsnprintf(r->message, sizeof(r->message), fmt, ap);
-	va_end(ap);
+	pthread_mutex_lock(&v->end_lock);
+	if (!v->ended) {
+		v->ended = true;
+		v->r->end = end;
+		v->r->exit_status = status;
+		va_start(ap, fmt);
+		vsnprintf(v->r->message, sizeof(v->r->message), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&v->end_lock);
+	stop_all(v);
+}
+
+/* KVM_RUN itself failed: the run has no guest end. */
+static void fail_run(struct vkvm *v, int err, const char *what)
+{
+	pthread_mutex_lock(&v->end_lock);
+	if (!v->ended) {
+		v->ended = true;
+		v->err = -err;
+		snprintf(v->why, sizeof(v->why), "%s: %s", what, strerror(err));
+	}
+	pthread_mutex_unlock(&v->end_lock);
+	stop_all(v);
+}
+
+/* fw_cfg item bytes: little-endian, zero past the end. */
+static uint8_t fw_cfg_byte(struct vkvm *v, uint16_t key, uint32_t off)
+{
+	uint64_t val;
+
+	switch (key) {
+	case FW_CFG_SIGNATURE:
+		return off < 4 ? (uint8_t)"QEMU"[off] : 0;
+	case FW_CFG_RAM_SIZE:
+		val = v->ram_size;
+		return off < 8 ? (uint8_t)(val >> (8 * off)) : 0;
+	case FW_CFG_NB_CPUS:
+	case FW_CFG_MAX_CPUS:
+		val = v->nr;
+		return off < 2 ? (uint8_t)(val >> (8 * off)) : 0;
+	default:
+		return 0;
+	}
 }
 
 /* One port access of `size` bytes; returns true when the run ends. */
-static bool handle_port(struct vkvm *v, struct vkvm_result *r, uint16_t port, bool out,
-			uint8_t *data, unsigned int size)
+static bool handle_port(struct vkvm_cpu *c, uint16_t port, bool out, uint8_t *data,
+			unsigned int size)
 {
+	struct vkvm *v = c->v;
+	struct vkvm_result *r = v->r;
+
 	if (port == DEBUG_EXIT_PORT && out) {
 		uint32_t val = 0;
 
 		for (unsigned int i = 0; i < size && i < 4; i++)
 			val |= (uint32_t)data[i] << (8 * i);
-		r->debug_exit_value = val;
-		end_run(r, VKVM_END_DEBUG_EXIT, (int)((val << 1) | 1),
+		serial_flush(c);
+		pthread_mutex_lock(&v->end_lock);
+		if (!v->ended)
+			r->debug_exit_value = val;
+		pthread_mutex_unlock(&v->end_lock);
+		end_run(v, VKVM_END_DEBUG_EXIT, (int)((val << 1) | 1),
 			"guest wrote 0x%x to isa-debug-exit (0xf4): exit status %u", val,
 			(val << 1) | 1);
 		return true;
 	}
 	if (port >= COM1_BASE && port < COM1_BASE + 8) {
+		pthread_mutex_lock(&v->io_lock);
 		if (out && port == COM1_THR && !(v->lcr & LCR_DLAB)) {
-			serial_putc(v, data[0]);
-			r->serial_bytes++;
+			pthread_mutex_unlock(&v->io_lock);
+			serial_putc(c, data[0]);
+			count(&r->serial_bytes);
 			return false;
 		}
-		r->serial_other++;
+		count(&r->serial_other);
 		if (out) {
 			if (port == COM1_LCR)
 				v->lcr = data[0];
@@ -261,12 +395,28 @@ static bool handle_port(struct vkvm *v, struct vkvm_result *r, uint16_t port, bo
 			else if (port == COM1_LCR)
 				data[0] = v->lcr;
 		}
+		pthread_mutex_unlock(&v->io_lock);
+		return false;
+	}
+	if (port == FW_CFG_SEL || port == FW_CFG_DATA) {
+		count(&r->fw_cfg);
+		pthread_mutex_lock(&v->io_lock);
+		if (port == FW_CFG_SEL && out) {
+			v->fw_key = (uint16_t)(data[0] | (size > 1 ? data[1] << 8 : 0));
+			v->fw_off = 0;
+		} else if (port == FW_CFG_DATA && !out) {
+			for (unsigned int i = 0; i < size; i++)
+				data[i] = fw_cfg_byte(v, v->fw_key, v->fw_off++);
+		} else if (!out) {
+			memset(data, 0, size);
+		}
+		pthread_mutex_unlock(&v->io_lock);
 		return false;
 	}
 	if (out) {
-		r->port_writes++;
+		count(&r->port_writes);
 	} else {
-		r->port_reads++;
+		count(&r->port_reads);
 		memset(data, 0xff, size);
 	}
 	return false;
@@ -276,18 +426,21 @@ static void *timer_main(void *arg)
 {
 	struct vkvm *v = arg;
 	struct timespec deadline;
+	bool fire = false;
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += v->timeout_s;
 	pthread_mutex_lock(&v->lock);
 	while (!v->done) {
 		if (pthread_cond_timedwait(&v->cond, &v->lock, &deadline) == ETIMEDOUT) {
-			__atomic_store_n(&v->timed_out, 1, __ATOMIC_SEQ_CST);
-			pthread_kill(v->vcpu_thread, VKVM_KICK_SIGNAL);
+			fire = true;
 			break;
 		}
 	}
 	pthread_mutex_unlock(&v->lock);
+	if (fire)
+		end_run(v, VKVM_END_TIMEOUT, VKVM_STATUS_TIMEOUT,
+			"guest still running after the %u s timeout", v->timeout_s);
 	return NULL;
 }
 
@@ -308,12 +461,45 @@ static void consume_kick(void)
 		;
 }
 
-static int setup_signals(struct vkvm *v, sigset_t *saved, char *why, size_t why_size)
+/*
+ * Signal vCPU idx out of KVM_RUN.  Only when it is inside (mode
+ * IN_GUEST): a vCPU outside looks at its APIC before it enters, and its
+ * mode store is a full barrier, so either it sees what the caller
+ * published or the caller sees IN_GUEST here.  `always` (stopping) skips
+ * the mode check.
+ */
+static void kick_cpu(struct vkvm *v, uint32_t idx, bool always)
 {
-	struct kvm_signal_mask *km;
+	struct vkvm_cpu *c = &v->cpus[idx];
+
+	if (!load_acquire(&c->has_self))
+		return;
+	if (!always && (!v->lapic_ready ||
+			load_acquire(&c->vcpu->mode) != VCPU_IN_GUEST_MODE))
+		return;
+	count(&v->lapic.st.kicks);
+	pthread_kill(c->self, VKVM_KICK_SIGNAL);
+}
+
+static void lapic_kick(void *opaque, uint32_t idx)
+{
+	kick_cpu(opaque, idx, false);
+}
+
+/* The AVIC doorbell to host APIC ID h: guest vCPU h runs on host CPU h. */
+static void on_doorbell(uint32_t host_apic_id, void *opaque)
+{
+	struct vkvm *v = opaque;
+	int cpu = host_cpu_from_apic_id(host_apic_id);
+
+	if (cpu >= 0 && (uint32_t)cpu < v->nr)
+		kick_cpu(v, (uint32_t)cpu, false);
+}
+
+static int setup_signals(struct vkvm *v, sigset_t *saved)
+{
 	struct sigaction sa, old;
-	sigset_t block, inside;
-	int ret;
+	sigset_t block;
 
 	/* Keep a handler someone else installed; replace only the default (fatal) one. */
 	if (sigaction(VKVM_KICK_SIGNAL, NULL, &old) == 0 && old.sa_handler == SIG_DFL) {
@@ -322,19 +508,27 @@ static int setup_signals(struct vkvm *v, sigset_t *saved, char *why, size_t why_
 		sigemptyset(&sa.sa_mask);
 		sigaction(VKVM_KICK_SIGNAL, &sa, NULL);
 	}
+	/* Blocked here, so every thread started from now on inherits it. */
 	sigemptyset(&block);
 	sigaddset(&block, VKVM_KICK_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, &block, saved);
-
 	/* Inside KVM_RUN: the thread's mask without the kick signal. */
-	inside = *saved;
-	sigdelset(&inside, VKVM_KICK_SIGNAL);
+	v->inside = *saved;
+	sigdelset(&v->inside, VKVM_KICK_SIGNAL);
+	return 0;
+}
+
+static int set_signal_mask(struct vkvm *v, int fd, char *why, size_t why_size)
+{
+	struct kvm_signal_mask *km;
+	int ret;
+
 	km = malloc(sizeof(*km) + sizeof(sigset_t));
 	if (!km)
 		return say(why, why_size, -ENOMEM, "out of memory");
 	km->len = 8;	/* the kernel's sigset_t on x86-64 */
-	memcpy(km->sigset, &inside, 8);
-	ret = ioctl(v->vcpu_fd, KVM_SET_SIGNAL_MASK, km);
+	memcpy(km->sigset, &v->inside, 8);
+	ret = ioctl(fd, KVM_SET_SIGNAL_MASK, km);
 	free(km);
 	if (ret < 0) {
 		int err = errno;
@@ -345,7 +539,8 @@ static int setup_signals(struct vkvm *v, sigset_t *saved, char *why, size_t why_
 }
 
 /* Flat 32-bit protected mode, paging off, as Multiboot requires. */
-static int setup_vcpu(struct vkvm *v, const struct mboot_layout *lay, char *why, size_t why_size)
+static int setup_bsp(struct vkvm_cpu *c, const struct mboot_layout *lay, char *why,
+		     size_t why_size)
 {
 	struct kvm_segment code = {
 		.base = 0, .limit = 0xffffffff, .selector = 0x08,
@@ -358,14 +553,14 @@ static int setup_vcpu(struct vkvm *v, const struct mboot_layout *lay, char *why,
 
 	data.selector = 0x10;
 	data.type = 0x3;	/* read/write, accessed */
-	if (ioctl(v->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+	if (ioctl(c->fd, KVM_GET_SREGS, &sregs) < 0)
 		return say(why, why_size, -errno, "KVM_GET_SREGS: %s", strerror(errno));
 	sregs.cs = code;
 	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
 	sregs.cr0 = 0x11;	/* PE, ET; PG off */
 	sregs.cr4 = 0;
 	sregs.efer = 0;
-	if (ioctl(v->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
+	if (ioctl(c->fd, KVM_SET_SREGS, &sregs) < 0)
 		return say(why, why_size, -errno, "KVM_SET_SREGS: %s", strerror(errno));
 
 	memset(&regs, 0, sizeof(regs));
@@ -373,20 +568,64 @@ static int setup_vcpu(struct vkvm *v, const struct mboot_layout *lay, char *why,
 	regs.rip = lay->entry;
 	regs.rax = MBOOT_BOOT_MAGIC;
 	regs.rbx = lay->info_addr;
-	if (ioctl(v->vcpu_fd, KVM_SET_REGS, &regs) < 0)
+	if (ioctl(c->fd, KVM_SET_REGS, &regs) < 0)
 		return say(why, why_size, -errno, "KVM_SET_REGS: %s", strerror(errno));
+	return 0;
+}
+
+/* STARTUP vector V: real mode at V << 8 : 0, as after INIT. */
+static int sipi_start(struct vkvm_cpu *c, uint8_t vector)
+{
+	struct kvm_segment seg = {
+		.base = 0, .limit = 0xffff, .selector = 0,
+		.type = 0x3, .present = 1, .s = 1,
+	};
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	if (ioctl(c->fd, KVM_GET_SREGS, &sregs) < 0)
+		return -errno;
+	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = seg;
+	sregs.cs = seg;
+	sregs.cs.type = 0xb;
+	sregs.cs.selector = (uint16_t)(vector << 8);
+	sregs.cs.base = (uint64_t)vector << 12;
+	sregs.gdt.base = sregs.idt.base = 0;
+	sregs.gdt.limit = sregs.idt.limit = 0xffff;
+	sregs.cr0 = 0x60000010;
+	sregs.cr4 = 0;
+	sregs.efer = 0;
+	if (ioctl(c->fd, KVM_SET_SREGS, &sregs) < 0)
+		return -errno;
+	memset(&regs, 0, sizeof(regs));
+	regs.rflags = 0x2;
+	if (ioctl(c->fd, KVM_SET_REGS, &regs) < 0)
+		return -errno;
+	c->run->cr8 = 0;
+	c->run->request_interrupt_window = 0;
+	return 0;
+}
+
+static int add_slot(struct vkvm *v, uint32_t slot, uint64_t gpa, uint64_t size, char *why,
+		    size_t why_size)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)(v->ram + gpa),
+	};
+
+	if (ioctl(v->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		return say(why, why_size, -errno, "KVM_SET_USER_MEMORY_REGION: %s",
+			   strerror(errno));
 	return 0;
 }
 
 static int setup_vm(struct vkvm *v, char *why, size_t why_size)
 {
-	struct kvm_userspace_memory_region region = {
-		.slot = 0,
-		.guest_phys_addr = 0,
-		.memory_size = v->ram_size,
-		.userspace_addr = (uintptr_t)v->ram,
-	};
-	int fd, size;
+	uint64_t low = v->ram_size;
+	int fd, size, ret;
 
 	fd = kvm_open(why, why_size);
 	if (fd < 0)
@@ -402,140 +641,368 @@ static int setup_vm(struct vkvm *v, char *why, size_t why_size)
 	 */
 	if (v->ram_size <= TSS_ADDR)
 		(void)ioctl(v->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)TSS_ADDR);
-	if (ioctl(v->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		return say(why, why_size, -errno, "KVM_SET_USER_MEMORY_REGION: %s",
-			   strerror(errno));
-	v->vcpu_fd = ioctl(v->vm_fd, KVM_CREATE_VCPU, 0);
-	if (v->vcpu_fd < 0)
-		return say(why, why_size, -errno, "KVM_CREATE_VCPU: %s", strerror(errno));
+	/*
+	 * The xAPIC page has no memslot, so every access to it exits as
+	 * KVM_EXIT_MMIO; RAM above it (only with -m 4096) is a second slot.
+	 */
+	if (low > VKVM_APIC_BASE)
+		low = VKVM_APIC_BASE;
+	ret = add_slot(v, 0, 0, low, why, why_size);
+	if (!ret && v->ram_size > VKVM_APIC_BASE + VKVM_APIC_SIZE)
+		ret = add_slot(v, 1, VKVM_APIC_BASE + VKVM_APIC_SIZE,
+			       v->ram_size - VKVM_APIC_BASE - VKVM_APIC_SIZE, why, why_size);
+	if (ret)
+		return ret;
 	size = ioctl(v->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (size < (int)sizeof(struct kvm_run))
 		return say(why, why_size, size < 0 ? -errno : -EINVAL,
 			   "KVM_GET_VCPU_MMAP_SIZE: %s", size < 0 ? strerror(errno) : "too small");
 	v->run_size = (size_t)size;
-	v->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->vcpu_fd, 0);
-	if (v->run == MAP_FAILED) {
-		v->run = NULL;
-		return say(why, why_size, -errno, "mmap of the vCPU's kvm_run: %s",
-			   strerror(errno));
+	for (uint32_t i = 0; i < v->nr; i++) {
+		struct vkvm_cpu *c = &v->cpus[i];
+
+		c->fd = ioctl(v->vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
+		if (c->fd < 0)
+			return say(why, why_size, -errno, "KVM_CREATE_VCPU %u: %s", i,
+				   strerror(errno));
+		c->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
+		if (c->run == MAP_FAILED) {
+			c->run = NULL;
+			return say(why, why_size, -errno, "mmap of vCPU %u's kvm_run: %s", i,
+				   strerror(errno));
+		}
+		ret = set_signal_mask(v, c->fd, why, why_size);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
 
-static void count_exit(struct vkvm_result *r, uint32_t reason)
+static void count_exit(struct vkvm_cpu *c, uint32_t reason)
 {
 	if (reason < VKVM_NR_EXIT_REASONS)
-		r->exits[reason]++;
+		c->exits[reason]++;
 	else
-		r->exits_other++;
+		c->exits_other++;
 }
 
 /* EIP for messages; 0 if KVM will not say. */
-static uint64_t vcpu_rip(struct vkvm *v)
+static uint64_t vcpu_rip(struct vkvm_cpu *c)
 {
 	struct kvm_regs regs;
 
-	if (ioctl(v->vcpu_fd, KVM_GET_REGS, &regs) < 0)
+	if (ioctl(c->fd, KVM_GET_REGS, &regs) < 0)
 		return 0;
 	return regs.rip;
 }
 
-/* The KVM_RUN loop.  0 when the guest ended (r says how), else -errno. */
-static int run_loop(struct vkvm *v, struct vkvm_result *r, char *why, size_t why_size)
+/*
+ * INIT, STARTUP and NMI that the hypervisor path posted for this vCPU.
+ * INIT resets the APIC and parks the vCPU until a STARTUP; a STARTUP to a
+ * vCPU not waiting for one (the second of the pair) is ignored, as is an
+ * NMI to a parked one.  Returns false if a KVM call failed.
+ */
+static bool take_events(struct vkvm_cpu *c)
 {
-	struct kvm_run *run = v->run;
+	struct vkvm_lapic *l = &c->v->lapic;
+	uint8_t vector = 0;
+	uint32_t ev = avic_vcpu_take_events(c->vcpu, &vector);
+	int ret;
+
+	if (!ev)
+		return true;
+	if (ev & AVIC_EVENT_INIT) {
+		count(&l->st.inits);
+		vkvm_lapic_reset(l, c->idx);
+		c->parked = true;
+		c->wait_sipi = true;
+	}
+	if ((ev & AVIC_EVENT_SIPI) && c->wait_sipi) {
+		count(&l->st.sipis);
+		ret = sipi_start(c, vector);
+		if (ret) {
+			fail_run(c->v, -ret, "starting an AP (KVM_SET_SREGS)");
+			return false;
+		}
+		c->parked = false;
+		c->wait_sipi = false;
+	}
+	if ((ev & AVIC_EVENT_NMI) && !c->parked) {
+		count(&l->st.nmis);
+		if (ioctl(c->fd, KVM_NMI, 0) < 0) {
+			fail_run(c->v, errno, "KVM_NMI");
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool has_events(struct vkvm_cpu *c)
+{
+	return __atomic_load_n(&to_avic_vcpu(c->vcpu)->events, __ATOMIC_ACQUIRE) != 0;
+}
+
+/*
+ * Sleep until `ready` or a stop.  The blocking hook clears IsRunning and
+ * is a full barrier, so a sender either sees the vCPU not running (and
+ * takes the wake-up path, which bumps wake_seq) or we see its IRR bit or
+ * event below.  The wake_seq snapshot is taken before looking, so a wake
+ * between the look and the futex call makes the futex return at once.
+ */
+static void block_until(struct vkvm_cpu *c, bool (*ready)(struct vkvm_cpu *c))
+{
+	struct vcpu *vcpu = c->vcpu;
+
+	vcpu_blocking(vcpu);
+	for (;;) {
+		uint32_t seq = load_acquire(&vcpu->wake_seq);
+
+		if (stopping(c->v) || ready(c))
+			break;
+		/* Bounded only as a safety net; every wake-up path bumps wake_seq. */
+		host_futex_wait(&vcpu->wake_seq, seq, NS_PER_S);
+	}
+	vcpu_unblocking(vcpu);
+}
+
+static bool halt_ready(struct vkvm_cpu *c)
+{
+	/* With IF = 0 only an NMI or INIT ends a HLT. */
+	if (c->run->if_flag && vkvm_lapic_deliverable(&c->v->lapic, c->idx))
+		return true;
+	return has_events(c);
+}
+
+static bool park_ready(struct vkvm_cpu *c)
+{
+	/* Events are taken here, so a parked vCPU sleeps again after INIT. */
+	if (!take_events(c))
+		return true;
+	return !c->parked;
+}
+
+/*
+ * Before KVM_RUN: at most one vector per entry, and only when the last
+ * exit said KVM can inject (IF = 1, no shadow, nothing half-injected);
+ * with no in-kernel irqchip a second KVM_INTERRUPT overwrites the first.
+ * Otherwise ask for an exit as soon as the window opens.
+ */
+static bool inject(struct vkvm_cpu *c)
+{
+	struct vkvm_lapic *l = &c->v->lapic;
+	struct kvm_run *run = c->run;
+
+	run->request_interrupt_window = 0;
+	if (!vkvm_lapic_deliverable(l, c->idx))
+		return true;
+	if (run->ready_for_interrupt_injection) {
+		struct kvm_interrupt irq;
+		int vec = vkvm_lapic_accept(l, c->idx);
+
+		if (vec < 0)
+			return true;
+		irq.irq = (uint32_t)vec;
+		if (ioctl(c->fd, KVM_INTERRUPT, &irq) < 0) {
+			fail_run(c->v, errno, "KVM_INTERRUPT");
+			return false;
+		}
+		/* A higher class still pending goes in at the next window. */
+		if (!vkvm_lapic_deliverable(l, c->idx))
+			return true;
+	}
+	count(&l->st.irq_windows);
+	run->request_interrupt_window = 1;
+	return true;
+}
+
+/* One exit; returns false when this vCPU must stop. */
+static bool handle_exit(struct vkvm_cpu *c)
+{
+	struct vkvm *v = c->v;
+	struct kvm_run *run = c->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO: {
+		uint8_t *data = (uint8_t *)run + run->io.data_offset;
+		bool out = run->io.direction == KVM_EXIT_IO_OUT;
+
+		/* String I/O (rep outsb) arrives as count back-to-back items. */
+		for (uint32_t i = 0; i < run->io.count; i++)
+			if (handle_port(c, run->io.port, out, data + i * run->io.size,
+					run->io.size))
+				return false;
+		return true;
+	}
+	case KVM_EXIT_MMIO: {
+		uint64_t gpa = run->mmio.phys_addr;
+
+		if (gpa >= VKVM_APIC_BASE && gpa < VKVM_APIC_BASE + VKVM_APIC_SIZE) {
+			uint32_t off = (uint32_t)(gpa - VKVM_APIC_BASE), val = 0;
+
+			/* Only aligned 32-bit accesses reach a register. */
+			if (run->mmio.len != 4)
+				off |= 1;
+			if (run->mmio.is_write)
+				memcpy(&val, run->mmio.data, 4);
+			if (vkvm_lapic_access(&v->lapic, c->idx, off, run->mmio.is_write, &val))
+				run->cr8 = vkvm_lapic_cr8(&v->lapic, c->idx);
+			if (!run->mmio.is_write) {
+				memset(run->mmio.data, 0, sizeof(run->mmio.data));
+				memcpy(run->mmio.data, &val, run->mmio.len < 4 ? run->mmio.len : 4);
+			}
+			return true;
+		}
+		if (run->mmio.is_write) {
+			count(&v->r->mmio_writes);
+		} else {
+			count(&v->r->mmio_reads);
+			memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+		}
+		return true;
+	}
+	case KVM_EXIT_INTR:
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+	case KVM_EXIT_SET_TPR:
+		return true;	/* the loop re-checks the APIC before every entry */
+	case KVM_EXIT_HLT:
+		/* RIP is past the HLT already. */
+		if (v->nr == 1 && !run->if_flag) {
+			end_run(v, VKVM_END_HALT, VKVM_STATUS_HALT,
+				"guest halted (HLT before EIP 0x%llx) with interrupts off and no other vCPU to wake it",
+				(unsigned long long)vcpu_rip(c));
+			return false;
+		}
+		block_until(c, halt_ready);
+		return true;
+	case KVM_EXIT_SHUTDOWN:
+		end_run(v, VKVM_END_SHUTDOWN, VKVM_STATUS_SHUTDOWN,
+			"guest triple fault (KVM_EXIT_SHUTDOWN) on vCPU %u", c->idx);
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		end_run(v, VKVM_END_FAILURE, VKVM_STATUS_FAILURE,
+			"KVM could not enter the guest (KVM_EXIT_FAIL_ENTRY, hardware reason 0x%llx)",
+			(unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		return false;
+	case KVM_EXIT_INTERNAL_ERROR:
+		end_run(v, VKVM_END_FAILURE, VKVM_STATUS_FAILURE,
+			"KVM internal error (suberror %u%s) on vCPU %u at EIP 0x%llx",
+			run->internal.suberror,
+			run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
+			", instruction emulation failed" : "", c->idx,
+			(unsigned long long)vcpu_rip(c));
+		return false;
+	default: {
+		const char *name = vkvm_exit_name(run->exit_reason);
+
+		end_run(v, VKVM_END_FAILURE, VKVM_STATUS_FAILURE,
+			"unhandled KVM exit %u (%s)", run->exit_reason,
+			name ? name : "unknown");
+		return false;
+	}
+	}
+}
+
+/* The KVM_RUN loop of one vCPU, until the run stops. */
+static void cpu_loop(struct vkvm_cpu *c)
+{
+	struct vkvm *v = c->v;
+	struct kvm_run *run = c->run;
 
 	for (;;) {
-		if (__atomic_load_n(&v->timed_out, __ATOMIC_SEQ_CST)) {
-			end_run(r, VKVM_END_TIMEOUT, VKVM_STATUS_TIMEOUT,
-				"guest still running after the %u s timeout", v->timeout_s);
-			return 0;
+		int ret;
+
+		if (stopping(v))
+			return;
+		if (c->parked) {
+			block_until(c, park_ready);
+			continue;
 		}
-		if (ioctl(v->vcpu_fd, KVM_RUN, 0) < 0) {
+		/*
+		 * IN_GUEST before the last look at the APIC: a sender that
+		 * sets IRR or posts an event after that look sees IN_GUEST and
+		 * signals us, and the signal (blocked out here) makes KVM_RUN
+		 * return EINTR at once.
+		 */
+		vcpu_set_mode(c->vcpu, VCPU_IN_GUEST_MODE);
+		if (!take_events(c) || c->parked || stopping(v) || !inject(c)) {
+			vcpu_set_mode(c->vcpu, VCPU_OUTSIDE_GUEST_MODE);
+			continue;
+		}
+		ret = ioctl(c->fd, KVM_RUN, 0);
+		vcpu_set_mode(c->vcpu, VCPU_OUTSIDE_GUEST_MODE);
+		if (ret < 0) {
 			int err = errno;
 
 			if (err == EINTR || err == EAGAIN) {
-				count_exit(r, KVM_EXIT_INTR);
+				count_exit(c, KVM_EXIT_INTR);
 				consume_kick();
 				continue;
 			}
-			return say(why, why_size, -err, "KVM_RUN: %s", strerror(err));
+			fail_run(v, err, "KVM_RUN");
+			return;
 		}
-		count_exit(r, run->exit_reason);
-		switch (run->exit_reason) {
-		case KVM_EXIT_IO: {
-			uint8_t *data = (uint8_t *)run + run->io.data_offset;
-			bool out = run->io.direction == KVM_EXIT_IO_OUT;
-
-			/* String I/O (rep outsb) arrives as count back-to-back items. */
-			for (uint32_t i = 0; i < run->io.count; i++)
-				if (handle_port(v, r, run->io.port, out, data + i * run->io.size,
-						run->io.size))
-					return 0;
-			break;
-		}
-		case KVM_EXIT_MMIO:
-			if (run->mmio.is_write) {
-				r->mmio_writes++;
-			} else {
-				r->mmio_reads++;
-				memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
-			}
-			break;
-		case KVM_EXIT_INTR:
-			break;
-		case KVM_EXIT_HLT:
-			/* RIP is past the HLT already. */
-			end_run(r, VKVM_END_HALT, VKVM_STATUS_HALT,
-				"guest halted (HLT before EIP 0x%llx) with nothing to wake it: no APIC yet",
-				(unsigned long long)vcpu_rip(v));
-			return 0;
-		case KVM_EXIT_SHUTDOWN:
-			end_run(r, VKVM_END_SHUTDOWN, VKVM_STATUS_SHUTDOWN,
-				"guest triple fault (KVM_EXIT_SHUTDOWN)");
-			return 0;
-		case KVM_EXIT_FAIL_ENTRY:
-			end_run(r, VKVM_END_FAILURE, VKVM_STATUS_FAILURE,
-				"KVM could not enter the guest (KVM_EXIT_FAIL_ENTRY, hardware reason 0x%llx)",
-				(unsigned long long)run->fail_entry.hardware_entry_failure_reason);
-			return 0;
-		case KVM_EXIT_INTERNAL_ERROR:
-			end_run(r, VKVM_END_FAILURE, VKVM_STATUS_FAILURE,
-				"KVM internal error (suberror %u%s)", run->internal.suberror,
-				run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
-				", instruction emulation failed" : "");
-			return 0;
-		default: {
-			const char *name = vkvm_exit_name(run->exit_reason);
-
-			end_run(r, VKVM_END_FAILURE, VKVM_STATUS_FAILURE,
-				"unhandled KVM exit %u (%s)", run->exit_reason,
-				name ? name : "unknown");
-			return 0;
-		}
-		}
+		count_exit(c, run->exit_reason);
+		/* KVM stored the guest's CR8 on exit: TPR follows it. */
+		vkvm_lapic_set_cr8(&v->lapic, c->idx, run->cr8);
+		if (!handle_exit(c))
+			return;
 	}
+}
+
+static void *cpu_main(void *arg)
+{
+	struct vkvm_cpu *c = arg;
+
+	c->self = pthread_self();
+	store_release(&c->has_self, 1);
+	/* Loaded for the whole run: IsRunning then means "not halted". */
+	if (vcpu_load(c->vcpu, (int)c->idx)) {
+		fail_run(c->v, EINVAL, "loading the AVIC vCPU");
+		return NULL;
+	}
+	cpu_loop(c);
+	serial_flush(c);
+	vcpu_put(c->vcpu);
+	return NULL;
 }
 
 static void teardown(struct vkvm *v)
 {
-	if (v->run)
-		munmap(v->run, v->run_size);
-	if (v->vcpu_fd >= 0)
-		close(v->vcpu_fd);
+	for (uint32_t i = 0; i < v->nr; i++) {
+		struct vkvm_cpu *c = &v->cpus[i];
+
+		if (c->run)
+			munmap(c->run, v->run_size);
+		if (c->fd >= 0)
+			close(c->fd);
+	}
 	if (v->vm_fd >= 0)
 		close(v->vm_fd);
 	if (v->kvm_fd >= 0)
 		close(v->kvm_fd);
 	if (v->ram)
 		munmap(v->ram, v->ram_size);
+	if (v->lapic_ready)
+		vkvm_lapic_fini(&v->lapic);
+}
+
+static void collect(struct vkvm *v, struct vkvm_result *r)
+{
+	for (uint32_t i = 0; i < v->nr; i++) {
+		for (unsigned int e = 0; e < VKVM_NR_EXIT_REASONS; e++)
+			r->exits[e] += v->cpus[i].exits[e];
+		r->exits_other += v->cpus[i].exits_other;
+	}
+	if (v->lapic_ready)
+		vkvm_lapic_stats(&v->lapic, &r->apic);
 }
 
 int vkvm_run_guest(const struct vkvm_opts *o, struct vkvm_result *r,
 		   enum vkvm_stage *stage, char *why, size_t why_size)
 {
-	struct vkvm v = { .kvm_fd = -1, .vm_fd = -1, .vcpu_fd = -1 };
+	struct vkvm *v;
 	pthread_condattr_t cattr;
+	uint32_t started = 0;
 	double start;
 	sigset_t saved;
 	bool masked = false;
@@ -551,74 +1018,115 @@ int vkvm_run_guest(const struct vkvm_opts *o, struct vkvm_result *r,
 	if (o->timeout_s > VKVM_MAX_TIMEOUT_S)
 		return say(why, why_size, -EINVAL, "timeout %u s is above %u", o->timeout_s,
 			   VKVM_MAX_TIMEOUT_S);
-	v.ram_size = (uint64_t)o->ram_mib << 20;
-	v.out_fd = o->out_fd;
-	v.timeout_s = o->timeout_s;
-
-	/* NORESERVE: a 4 GiB guest that touches 1 MiB costs 1 MiB. */
-	v.ram = mmap(NULL, v.ram_size, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (v.ram == MAP_FAILED) {
-		v.ram = NULL;
-		return say(why, why_size, -errno, "cannot map %u MiB of guest RAM: %s",
-			   o->ram_mib, strerror(errno));
+	if (o->nr_cpus > VKVM_MAX_CPUS)
+		return say(why, why_size, -EINVAL, "%u vCPUs is outside 1..%u", o->nr_cpus,
+			   VKVM_MAX_CPUS);
+	if (o->irqchip != VKVM_IRQCHIP_AVIC)
+		return say(why, why_size, -EINVAL, "unknown irqchip %d", (int)o->irqchip);
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return say(why, why_size, -ENOMEM, "out of memory");
+	v->kvm_fd = v->vm_fd = -1;
+	v->nr = o->nr_cpus ? o->nr_cpus : 1;
+	for (uint32_t i = 0; i < v->nr; i++) {
+		v->cpus[i].fd = -1;
+		v->cpus[i].v = v;
+		v->cpus[i].idx = i;
+		v->cpus[i].parked = i != 0;	/* APs wait for INIT, then STARTUP */
 	}
-	/* Load first: a bad image is reported before /dev/kvm is touched. */
-	ret = mboot_load(&o->boot, v.ram, v.ram_size, &r->layout, why, why_size);
-	if (ret)
-		goto out;
-
-	*stage = VKVM_STAGE_KVM;
-	ret = setup_vm(&v, why, why_size);
-	if (!ret)
-		ret = setup_vcpu(&v, &r->layout, why, why_size);
-	if (!ret) {
-		masked = true;
-		ret = setup_signals(&v, &saved, why, why_size);
-	}
-	if (ret)
-		goto out;
-
-	v.vcpu_thread = pthread_self();
-	pthread_mutex_init(&v.lock, NULL);
+	v->r = r;
+	r->nr_cpus = v->nr;
+	v->ram_size = (uint64_t)o->ram_mib << 20;
+	v->out_fd = o->out_fd;
+	v->timeout_s = o->timeout_s;
+	pthread_mutex_init(&v->io_lock, NULL);
+	pthread_mutex_init(&v->end_lock, NULL);
+	pthread_mutex_init(&v->lock, NULL);
 	/* The deadline is on CLOCK_MONOTONIC: wall-clock jumps must not matter. */
 	pthread_condattr_init(&cattr);
 	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
-	pthread_cond_init(&v.cond, &cattr);
+	pthread_cond_init(&v->cond, &cattr);
 	pthread_condattr_destroy(&cattr);
-	if (v.timeout_s) {
-		ret = -pthread_create(&v.timer_thread, NULL, timer_main, &v);
-		if (ret) {
-			say(why, why_size, ret, "cannot start the timeout thread: %s",
-			    strerror(-ret));
-			goto out_sync;
-		}
-		v.timer_started = true;
+
+	/* NORESERVE: a 4 GiB guest that touches 1 MiB costs 1 MiB. */
+	v->ram = mmap(NULL, v->ram_size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (v->ram == MAP_FAILED) {
+		v->ram = NULL;
+		ret = say(why, why_size, -errno, "cannot map %u MiB of guest RAM: %s",
+			  o->ram_mib, strerror(errno));
+		goto out;
 	}
+	/* Load first: a bad image is reported before /dev/kvm is touched. */
+	ret = mboot_load(&o->boot, v->ram, v->ram_size, &r->layout, why, why_size);
+	if (ret)
+		goto out;
+	v->lay = &r->layout;
+
+	*stage = VKVM_STAGE_KVM;
+	masked = true;
+	setup_signals(v, &saved);
+	ret = setup_vm(v, why, why_size);
+	if (!ret)
+		ret = setup_bsp(&v->cpus[0], &r->layout, why, why_size);
+	if (!ret)
+		ret = vkvm_lapic_init(&v->lapic, v->nr, why, why_size);
+	if (ret)
+		goto out;
+	v->lapic_ready = true;
+	v->lapic.kick = lapic_kick;
+	v->lapic.opaque = v;
+	for (uint32_t i = 0; i < v->nr; i++)
+		v->cpus[i].vcpu = v->lapic.vcpus[i];
+	host_doorbell_set_handler(on_doorbell, v);
 
 	*stage = VKVM_STAGE_RUN;
 	start = now_s();
-	ret = run_loop(&v, r, why, why_size);
-	r->seconds = now_s() - start;
-	serial_flush(&v);
-
-	if (v.timer_started) {
-		pthread_mutex_lock(&v.lock);
-		v.done = true;
-		pthread_cond_signal(&v.cond);
-		pthread_mutex_unlock(&v.lock);
-		pthread_join(v.timer_thread, NULL);
+	if (v->timeout_s) {
+		ret = -pthread_create(&v->timer_thread, NULL, timer_main, v);
+		if (ret) {
+			say(why, why_size, ret, "cannot start the timeout thread: %s",
+			    strerror(-ret));
+			goto out_doorbell;
+		}
+		v->timer_started = true;
 	}
-out_sync:
-	pthread_cond_destroy(&v.cond);
-	pthread_mutex_destroy(&v.lock);
+	for (; started < v->nr; started++) {
+		ret = -pthread_create(&v->threads[started], NULL, cpu_main, &v->cpus[started]);
+		if (ret) {
+			fail_run(v, -ret, "cannot start a vCPU thread");
+			break;
+		}
+	}
+	for (uint32_t i = 0; i < started; i++)
+		pthread_join(v->threads[i], NULL);
+	r->seconds = now_s() - start;
+
+	if (v->timer_started) {
+		pthread_mutex_lock(&v->lock);
+		v->done = true;
+		pthread_cond_signal(&v->cond);
+		pthread_mutex_unlock(&v->lock);
+		pthread_join(v->timer_thread, NULL);
+	}
+	collect(v, r);
+	ret = v->err;
+	if (ret)
+		say(why, why_size, ret, "%s", v->why);
+out_doorbell:
+	host_doorbell_set_handler(NULL, NULL);
 out:
 	if (masked) {
 		/* A late kick must not outlive the run. */
 		consume_kick();
 		pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	}
-	teardown(&v);
+	teardown(v);
+	pthread_cond_destroy(&v->cond);
+	pthread_mutex_destroy(&v->lock);
+	pthread_mutex_destroy(&v->end_lock);
+	pthread_mutex_destroy(&v->io_lock);
+	free(v);
 	if (!ret)
 		*stage = VKVM_STAGE_NONE;
 	return ret;

@@ -15,6 +15,7 @@
 
 #include <linux/kvm.h>
 
+#include <vintc/amd_defs.h>
 #include <vintc/host.h>
 #include <vintc/kvm_run.h>
 
@@ -77,9 +78,9 @@ static void *read_guest(const char *name, size_t *size)
 	return buf;
 }
 
-/* Run a guest through the library; returns its COM1 output. */
-static char *lib_run(const char *name, const char *cmdline, uint32_t timeout_s,
-		     struct vkvm_result *r)
+/* Run a guest through the library on `cpus` vCPUs; returns its COM1 output. */
+static char *lib_run_smp(const char *name, const char *cmdline, uint32_t timeout_s,
+			 uint32_t cpus, struct vkvm_result *r)
 {
 	FILE *out = tmpfile();
 	enum vkvm_stage stage;
@@ -95,6 +96,7 @@ static char *lib_run(const char *name, const char *cmdline, uint32_t timeout_s,
 	o.boot.cmdline = cmdline;
 	o.timeout_s = timeout_s;
 	o.out_fd = fileno(out);
+	o.nr_cpus = cpus;
 	if (vkvm_run_guest(&o, r, &stage, why, sizeof(why)))
 		test_fail(__FILE__, __LINE__, "vkvm_run_guest(%s) failed at stage %d: %s", name,
 			  stage, why);
@@ -103,6 +105,12 @@ static char *lib_run(const char *name, const char *cmdline, uint32_t timeout_s,
 	fclose(out);
 	free(img);
 	return text;
+}
+
+static char *lib_run(const char *name, const char *cmdline, uint32_t timeout_s,
+		     struct vkvm_result *r)
+{
+	return lib_run_smp(name, cmdline, timeout_s, 1, r);
 }
 
 TEST(kvm_run_hello)
@@ -187,6 +195,79 @@ TEST(kvm_run_bad_image_before_kvm)
 	o.ram_mib = 1;
 	ASSERT_EQ(vkvm_run_guest(&o, &r, &stage, why, sizeof(why)), -EINVAL);
 	ASSERT_EQ(stage, VKVM_STAGE_LOAD);
+}
+
+/*
+ * The SMP guest: INIT-SIPI-SIPI bring-up, 1000 halting ping-pong round
+ * trips, a self-IPI and an illegal vector, all through the AVIC model.
+ */
+static void smp_run(uint32_t cpus)
+{
+	static const char *const lines[] = {
+		"PASS pingpong halting\n", "PASS self-ipi\n", "PASS illegal vector esr\n",
+	};
+	const struct vkvm_apic_stats *a;
+	struct vkvm_result r;
+	char want[64], *out;
+
+	out = lib_run_smp("smp", NULL, 30, cpus, &r);
+	a = &r.apic;
+	for (size_t i = 0; i < ARRAY_SIZE(lines); i++)
+		if (!strstr(out, lines[i]))
+			test_fail(__FILE__, __LINE__, "-c %u: no \"%s\" in:\n%s", cpus, lines[i], out);
+	for (uint32_t i = 1; i < cpus; i++) {
+		snprintf(want, sizeof(want), "PASS ap %u online\n", i);
+		if (!strstr(out, want))
+			test_fail(__FILE__, __LINE__, "-c %u: no \"%s\" in:\n%s", cpus, want, out);
+	}
+	if (strstr(out, "FAIL") || r.end != VKVM_END_DEBUG_EXIT)
+		test_fail(__FILE__, __LINE__, "-c %u: %s\n%s", cpus, r.message, out);
+	ASSERT_EQ(r.exit_status, 1);
+	ASSERT_EQ(r.nr_cpus, cpus);
+	/* One INIT and two STARTUPs, broadcast: the INVALID_INT_TYPE path. */
+	ASSERT(a->ipi_exits[AVIC_IPI_FAILURE_INVALID_INT_TYPE] >= 3);
+	ASSERT_EQ(a->inits, cpus - 1);
+	ASSERT_EQ(a->sipis, cpus - 1);	/* the second STARTUP finds no one waiting */
+	/* The halting ping-pong targets halted vCPUs: not-running exits, wake-ups. */
+	ASSERT(a->ipi_exits[AVIC_IPI_FAILURE_TARGET_NOT_RUNNING] > 0);
+	ASSERT(a->wakeups > 0);
+	ASSERT(r.exits[KVM_EXIT_HLT] > 0);
+	/* 1000 pings, 1000 pongs, the self-IPI; the illegal vector never. */
+	ASSERT(a->injected >= 2001);
+	ASSERT_EQ(a->ipi_exits[AVIC_IPI_FAILURE_INVALID_IPI_VECTOR], 1);
+	ASSERT_EQ(a->ipi_exits[AVIC_IPI_FAILURE_INVALID_BACKING_PAGE], 0);
+	ASSERT(a->writes[0xb0 >> 4] >= 2001);	/* EOI */
+	ASSERT(a->ipis >= 2000);
+	free(out);
+}
+
+TEST(kvm_run_smp_2)
+{
+	need_kvm();
+	smp_run(2);
+}
+
+TEST(kvm_run_smp_4)
+{
+	need_kvm();
+	smp_run(4);
+}
+
+/* One vCPU: no APs to start, but the self-IPI and ESR still work. */
+TEST(kvm_run_smp_1)
+{
+	struct vkvm_result r;
+	char *out;
+
+	need_kvm();
+	out = lib_run_smp("smp", NULL, 30, 1, &r);
+	if (!strstr(out, "PASS self-ipi\n") || !strstr(out, "PASS illegal vector esr\n") ||
+	    strstr(out, "FAIL") || strstr(out, "pingpong"))
+		test_fail(__FILE__, __LINE__, "guest output:\n%s", out);
+	ASSERT_EQ(r.exit_status, 1);
+	ASSERT_EQ(r.apic.inits, 0);
+	ASSERT_EQ(r.apic.ipi_exits[AVIC_IPI_FAILURE_INVALID_IPI_VECTOR], 1);
+	free(out);
 }
 
 /* ---- the CLI ------------------------------------------------------- */
@@ -321,8 +402,8 @@ TEST(kvm_run_cli_usage_errors)
 	CLI(&c, "run", "-m", "64M", "x.elf");
 	ASSERT_USAGE(&c, "-m");
 	cli_free(&c);
-	CLI(&c, "run", "-c", "2", "x.elf");
-	ASSERT_USAGE(&c, "run: -c 2: SMP needs the userspace APIC (not yet)");
+	CLI(&c, "run", "-c", "65", "x.elf");
+	ASSERT_USAGE(&c, "-c: 65 is out of range (1..64)");
 	cli_free(&c);
 	CLI(&c, "run", "-c", "0", "x.elf");
 	ASSERT_USAGE(&c, "-c");
@@ -330,8 +411,14 @@ TEST(kvm_run_cli_usage_errors)
 	CLI(&c, "run", "--timeout", "-1", "x.elf");
 	ASSERT_USAGE(&c, "--timeout");
 	cli_free(&c);
-	CLI(&c, "run", "--irqchip=avic", "x.elf");
-	ASSERT_USAGE(&c, "userspace APIC");
+	CLI(&c, "run", "--irqchip=kernel", "x.elf");
+	ASSERT_USAGE(&c, "--irqchip=kernel");
+	cli_free(&c);
+	CLI(&c, "run", "--irqchip=pic", "x.elf");
+	ASSERT_USAGE(&c, "'pic' is not avic or kernel");
+	cli_free(&c);
+	CLI(&c, "run", "--irqchip=avic", "-c", "2", "/nonexistent/vintc-guest.elf");
+	ASSERT_USAGE(&c, "No such file or directory");
 	cli_free(&c);
 	CLI(&c, "run", "--bogus", "x.elf");
 	ASSERT_USAGE(&c, "--bogus");
@@ -356,7 +443,23 @@ TEST(kvm_run_cli_usage_errors)
 	CLI(&c, "run", "--help");
 	ASSERT_EQ(c.status, 0);
 	ASSERT(strstr(c.out, "usage: vintc run"));
-	ASSERT(strstr(c.out, "SMP and --irqchip=avic|kernel arrive with"));
+	ASSERT(strstr(c.out, "--irqchip=avic"));
+	ASSERT(strstr(c.out, "-c CPUS"));
+	cli_free(&c);
+}
+
+TEST(kvm_run_cli_smp)
+{
+	struct cli_out c;
+
+	need_kvm();
+	CLI(&c, "run", "-c", "4", "--irqchip=avic", "--json", "--stats", guest_path("smp"));
+	if (c.status != 1 || !strstr(c.out, "PASS ap 3 online\n") ||
+	    !strstr(c.out, "PASS pingpong halting\n") || !strstr(c.out, "\"cpus\":4") ||
+	    !strstr(c.out, "\"not_running\":") || !strstr(c.err, "vintc: run: IPIs ") ||
+	    !strstr(c.err, "INIT 3, SIPI 3"))
+		test_fail(__FILE__, __LINE__, "exit %d\nstdout:\n%s\nstderr:\n%s", c.status,
+			  c.out, c.err);
 	cli_free(&c);
 }
 

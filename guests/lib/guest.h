@@ -45,6 +45,70 @@ static inline uint8_t inb(uint16_t port)
 	return v;
 }
 
+static inline void outw(uint16_t port, uint16_t v)
+{
+	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
+}
+
+/* ---- the local APIC (xAPIC MMIO) and SMP: guests/lib/cpu.[cS] ---- */
+
+#define APIC_BASE	0xFEE00000U
+#define APIC_ID		0x020
+#define APIC_TPR	0x080
+#define APIC_PPR	0x0A0
+#define APIC_EOI	0x0B0
+#define APIC_SVR	0x0F0
+#define APIC_ESR	0x280
+#define APIC_ICR	0x300
+#define APIC_ICR2	0x310
+
+#define ICR_DM_FIXED	(0U << 8)
+#define ICR_DM_NMI	(4U << 8)
+#define ICR_DM_INIT	(5U << 8)
+#define ICR_DM_STARTUP	(6U << 8)
+#define ICR_LEVEL_ASSERT (1U << 14)
+#define ICR_SH_SELF	(1U << 18)
+#define ICR_SH_ALL	(2U << 18)
+#define ICR_SH_OTHERS	(3U << 18)
+
+/* fw_cfg: select a key at FW_CFG_SEL, read its bytes from FW_CFG_DATA. */
+#define FW_CFG_SEL	0x510
+#define FW_CFG_DATA	0x511
+#define FW_CFG_NB_CPUS	0x05
+
+#define IRQ_FIRST	32	/* cpu.S has stubs for 2 (NMI) and 32..79 */
+#define IRQ_LAST	79
+
+static inline uint32_t apic_read(uint32_t reg)
+{
+	return *(volatile uint32_t *)(APIC_BASE + reg);
+}
+
+static inline void apic_write(uint32_t reg, uint32_t v)
+{
+	*(volatile uint32_t *)(APIC_BASE + reg) = v;
+}
+
+static inline uint32_t apic_id(void)
+{
+	return apic_read(APIC_ID) >> 24;
+}
+
+/* Flat GDT, the shared IDT, APIC software-enabled: on every CPU. */
+void gdt_load(void);
+void idt_load(void);
+void cpu_init(void);
+/* Called by the stubs with the vector; the default ignores it. */
+void irq_handler(uint32_t vector);
+void apic_send(uint32_t dest, uint32_t icr_lo);
+/*
+ * Copy the real-mode trampoline to tramp (4 KiB aligned, below 1 MiB),
+ * then INIT-SIPI-SIPI every other CPU; each runs entry(apic_id) on its own
+ * stack with the GDT loaded (interrupts off, no IDT yet).
+ */
+void smp_start_aps(uint32_t tramp, void (*entry)(uint32_t apic_id));
+uint32_t fw_cfg_u32(uint16_t key);
+
 void putc(char c);
 void puts(const char *s);
 void put_u32(uint32_t v);

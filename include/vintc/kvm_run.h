@@ -1,19 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A minimal runner for Multiboot guests on /dev/kvm: one vCPU, no
- * in-kernel irqchip (the userspace local APIC comes later), the guest
- * loaded by mboot_load() and entered in flat 32-bit protected mode.
+ * A runner for Multiboot guests on /dev/kvm: 1..VKVM_MAX_CPUS vCPUs, no
+ * in-kernel irqchip, the local APICs emulated in userspace on vintc's AVIC
+ * model (kvm/lapic.c), the guest loaded by mboot_load() and the BSP
+ * entered in flat 32-bit protected mode.  APs wait, parked, for INIT and
+ * then STARTUP from the guest.
  *
  * Devices (QEMU PC machine conventions):
- *   COM1 0x3F8     writes to THR go to opts->out_fd; LSR (0x3FD) reads 0x60;
- *                  the rest of the UART reads 0 and ignores writes
+ *   COM1 0x3F8     writes to THR go to opts->out_fd, by line and by vCPU;
+ *                  LSR (0x3FD) reads 0x60; the rest reads 0, ignores writes
  *   0xF4           isa-debug-exit: a write of v ends the run with exit
  *                  status (v << 1) | 1
+ *   0x510/0x511    fw_cfg: signature, RAM size, CPU count
+ *   0xFEE00000     the xAPIC registers (no memslot: MMIO exits)
  *   other ports    reads all-ones, writes dropped, both counted
  *   unbacked MMIO  the same, counted apart
  *
- * The run also ends on HLT (nothing can wake the vCPU without an APIC
- * yet), a triple fault (KVM_EXIT_SHUTDOWN), a failed entry, a KVM internal
+ * The run also ends on HLT with IF = 0 on a single vCPU (nothing can wake
+ * it), a triple fault (KVM_EXIT_SHUTDOWN), a failed entry, a KVM internal
  * error, or the timeout.  Those ends have even exit statuses, which the
  * debug-exit port can never produce.
  */
@@ -58,11 +62,40 @@ enum vkvm_stage {
 /* The timeout kicks the vCPU out of KVM_RUN with this signal. */
 #define VKVM_KICK_SIGNAL	SIGUSR1
 
+#define VKVM_MAX_CPUS		64	/* one model host CPU per vCPU thread */
+#define VKVM_APIC_REGS		64	/* APIC registers, by offset >> 4 */
+
+enum vkvm_irqchip {
+	VKVM_IRQCHIP_AVIC,	/* userspace local APIC on the AVIC model */
+};
+
+/*
+ * The userspace APIC's counters.  IPIs are counted by the path the model
+ * took: accelerated (the silicon delivered it without an exit), each
+ * incomplete-IPI cause (AVIC_IPI_FAILURE_*: 0 invalid int type, i.e.
+ * INIT/SIPI/NMI, 1 target not running, 2 invalid target, 3 invalid backing
+ * page, 4 illegal vector), doorbells rung for running targets.
+ */
+struct vkvm_apic_stats {
+	uint64_t reads[VKVM_APIC_REGS], writes[VKVM_APIC_REGS];
+	uint64_t bad_accesses;		/* not 4 aligned bytes, or past 0x3F0 */
+	uint64_t ipis;			/* ICR writes */
+	uint64_t ipi_accelerated;
+	uint64_t ipi_exits[5];
+	uint64_t doorbells;
+	uint64_t kicks;			/* signals to vCPU threads inside KVM_RUN */
+	uint64_t wakeups;		/* futex wake-ups of halted or parked vCPUs */
+	uint64_t injected, nmis, inits, sipis;
+	uint64_t irq_windows;		/* interrupt windows requested */
+};
+
 struct vkvm_opts {
 	struct mboot_params boot;	/* image, command line, modules */
 	uint32_t ram_mib;		/* VKVM_MIN_RAM_MIB..VKVM_MAX_RAM_MIB */
 	uint32_t timeout_s;		/* 0: none */
 	int out_fd;			/* COM1 output */
+	uint32_t nr_cpus;		/* 1..VKVM_MAX_CPUS (0: 1) */
+	enum vkvm_irqchip irqchip;
 };
 
 struct vkvm_result {
@@ -76,7 +109,10 @@ struct vkvm_result {
 	uint64_t serial_other;		/* other UART accesses */
 	uint64_t port_reads, port_writes;	/* unclaimed ports */
 	uint64_t mmio_reads, mmio_writes;	/* unbacked guest-physical addresses */
+	uint64_t fw_cfg;			/* fw_cfg port accesses */
 	double seconds;
+	uint32_t nr_cpus;
+	struct vkvm_apic_stats apic;
 	struct mboot_layout layout;
 };
 

@@ -25,20 +25,24 @@
 
 void cmd_run_usage(FILE *f)
 {
-	fputs("usage: vintc run [-c CPUS] [-m MiB] [--append CMDLINE] [--initrd FILE]...\n"
-	      "                 [--timeout S] [--json] IMAGE\n"
+	fputs("usage: vintc run [-c CPUS] [-m MiB] [--irqchip=avic] [--append CMDLINE]\n"
+	      "                 [--initrd FILE]... [--timeout S] [--json] [--stats] IMAGE\n"
 	      "\n"
 	      "Boot IMAGE, a Multiboot v1 ELF32 kernel, on /dev/kvm the way QEMU's -kernel\n"
 	      "does: its PT_LOAD segments at their physical addresses, entry in flat 32-bit\n"
 	      "protected mode with paging off, EAX = 0x2BADB002, EBX = the info block at\n"
-	      "0x9000 (memory sizes, memory map, command line, modules).  One vCPU, no\n"
-	      "interrupt controller yet: SMP and --irqchip=avic|kernel arrive with the\n"
-	      "userspace local APIC.\n"
+	      "0x9000 (memory sizes, memory map, command line, modules).  No in-kernel\n"
+	      "irqchip: the local APICs (xAPIC MMIO at 0xFEE00000) are emulated in\n"
+	      "userspace on vintc's AVIC model.  APs stay parked until the guest sends\n"
+	      "them INIT and then STARTUP.\n"
 	      "\n"
 	      "Devices: COM1 (0x3F8) output to stdout; isa-debug-exit (0xF4); other I/O\n"
-	      "ports read as all-ones and ignore writes, counted.\n"
+	      "ports read as all-ones and ignore writes, counted; fw_cfg (0x510/0x511) with\n"
+	      "the signature, RAM size and CPU count.\n"
 	      "\n"
-	      "  -c CPUS           vCPUs; only 1 for now\n"
+	      "  -c CPUS           vCPUs, 1..64 (default 1); vCPU i has APIC ID i\n"
+	      "  --irqchip=avic    the userspace APIC on the AVIC model (the default;\n"
+	      "                    --irqchip=kernel, KVM's own LAPIC, is not there yet)\n"
 	      "  -m MiB            guest RAM from physical 0, 2..4096 (default 64)\n"
 	      "  --append CMDLINE  the kernel command line (info block CMDLINE)\n"
 	      "  --initrd FILE     a Multiboot module, loaded page-aligned after the kernel;\n"
@@ -48,7 +52,11 @@ void cmd_run_usage(FILE *f)
 	      "                    0 means never (default 10)\n"
 	      "  --json            after the guest's output, one JSON line: end, exit_status,\n"
 	      "                    message, seconds, exits (count by KVM exit reason),\n"
-	      "                    serial_bytes, ports {reads, writes}, mmio {reads, writes}\n"
+	      "                    serial_bytes, ports {reads, writes}, mmio {reads, writes},\n"
+	      "                    fw_cfg, cpus, apic {reads, writes (by register), ipis\n"
+	      "                    {sent, accelerated, doorbells, each incomplete-IPI\n"
+	      "                    cause}, kicks, wakeups, injected, irq_windows, ...}\n"
+	      "  --stats           the same summary for humans, on stderr at the end\n"
 	      "                    default: nothing but the guest's output\n"
 	      "  -h, --help        this text\n"
 	      "\n"
@@ -64,7 +72,7 @@ struct run_args {
 	const char *cpus, *mem, *timeout, *image;
 	const char *initrd[MBOOT_MAX_MODS];
 	unsigned int nr_initrd;
-	bool json;
+	bool json, stats;
 };
 
 /* Read a whole file; a usage error (exit 2) on failure, -1 on success. */
@@ -157,8 +165,20 @@ static int run_parse(int argc, char **argv, struct run_args *ra, struct vkvm_opt
 			if (args_no_value(&a))
 				return CLI_EXIT_USAGE;
 			ra->json = true;
+		} else if (args_is(&a, "--stats")) {
+			if (args_no_value(&a))
+				return CLI_EXIT_USAGE;
+			ra->stats = true;
 		} else if (args_is(&a, "--irqchip")) {
-			return cli_usage_error("run: --irqchip arrives with the userspace APIC (not yet)");
+			const char *chip = args_value(&a);
+
+			if (!chip)
+				return CLI_EXIT_USAGE;
+			if (!strcmp(chip, "kernel"))
+				return cli_usage_error("run: --irqchip=kernel (KVM's in-kernel LAPIC) is not there yet");
+			if (strcmp(chip, "avic"))
+				return cli_usage_error("run: --irqchip: '%s' is not avic or kernel", chip);
+			o->irqchip = VKVM_IRQCHIP_AVIC;
 		} else if (a.arg[0] != '-' && !ra->image) {
 			ra->image = a.arg;
 		} else if (a.arg[0] != '-') {
@@ -169,11 +189,9 @@ static int run_parse(int argc, char **argv, struct run_args *ra, struct vkvm_opt
 		}
 	}
 	if (ra->cpus) {
-		if (args_parse_u64("-c", NULL, ra->cpus, 1, VM_MAX_VCPUS, &v))
+		if (args_parse_u64("-c", NULL, ra->cpus, 1, VKVM_MAX_CPUS, &v))
 			return CLI_EXIT_USAGE;
-		if (v > 1)
-			return cli_usage_error("run: -c %" PRIu64
-					       ": SMP needs the userspace APIC (not yet)", v);
+		o->nr_cpus = (uint32_t)v;
 	}
 	if (ra->mem) {
 		if (args_parse_u64("-m", NULL, ra->mem, VKVM_MIN_RAM_MIB, VKVM_MAX_RAM_MIB, &v))
@@ -206,6 +224,97 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
+/* xAPIC register names by offset >> 4 (NULL: reserved). */
+static const char *apic_reg_name(unsigned int i)
+{
+	static const char *const names[VKVM_APIC_REGS] = {
+		[0x2] = "ID", [0x3] = "VERSION", [0x8] = "TPR", [0x9] = "APR", [0xa] = "PPR",
+		[0xb] = "EOI", [0xc] = "RRD", [0xd] = "LDR", [0xe] = "DFR", [0xf] = "SVR",
+		[0x10] = "ISR", [0x18] = "TMR", [0x20] = "IRR", [0x28] = "ESR",
+		[0x30] = "ICR", [0x31] = "ICR2", [0x32] = "LVTT", [0x33] = "LVTTHMR",
+		[0x34] = "LVTPC", [0x35] = "LVT0", [0x36] = "LVT1", [0x37] = "LVTERR",
+		[0x38] = "TMICT", [0x39] = "TMCCT", [0x3e] = "TDCR",
+	};
+	static char buf[16];
+
+	if (names[i])
+		return names[i];
+	/* ISR, TMR and IRR words 1..7 */
+	if (i > 0x10 && i < 0x28) {
+		snprintf(buf, sizeof(buf), "%s%u", i < 0x18 ? "ISR" : i < 0x20 ? "TMR" : "IRR",
+			 i & 7);
+		return buf;
+	}
+	snprintf(buf, sizeof(buf), "0x%03x", i << 4);
+	return buf;
+}
+
+static const char *const ipi_exit_names[5] = {
+	"invalid_int_type", "not_running", "invalid_target", "bad_backing_page",
+	"illegal_vector",
+};
+
+static void json_regs(const uint64_t *c)
+{
+	bool first = true;
+
+	putchar('{');
+	for (unsigned int i = 0; i < VKVM_APIC_REGS; i++) {
+		if (!c[i])
+			continue;
+		printf("%s\"%s\":%" PRIu64, first ? "" : ",", apic_reg_name(i), c[i]);
+		first = false;
+	}
+	putchar('}');
+}
+
+static void json_apic(const struct vkvm_apic_stats *a)
+{
+	printf(",\"apic\":{\"reads\":");
+	json_regs(a->reads);
+	printf(",\"writes\":");
+	json_regs(a->writes);
+	printf(",\"bad_accesses\":%" PRIu64 ",\"ipis\":{\"sent\":%" PRIu64
+	       ",\"accelerated\":%" PRIu64 ",\"doorbells\":%" PRIu64, a->bad_accesses, a->ipis,
+	       a->ipi_accelerated, a->doorbells);
+	for (unsigned int i = 0; i < ARRAY_SIZE(ipi_exit_names); i++)
+		printf(",\"%s\":%" PRIu64, ipi_exit_names[i], a->ipi_exits[i]);
+	printf("},\"kicks\":%" PRIu64 ",\"wakeups\":%" PRIu64 ",\"injected\":%" PRIu64
+	       ",\"irq_windows\":%" PRIu64 ",\"nmis\":%" PRIu64 ",\"inits\":%" PRIu64
+	       ",\"sipis\":%" PRIu64 "}", a->kicks, a->wakeups, a->injected, a->irq_windows,
+	       a->nmis, a->inits, a->sipis);
+}
+
+/* The human summary, on stderr after the guest's output (--stats). */
+static void run_stats(const struct vkvm_result *r)
+{
+	const struct vkvm_apic_stats *a = &r->apic;
+
+	fprintf(stderr, "vintc: run: %u vCPU%s, %.3f s, exits:", r->nr_cpus,
+		r->nr_cpus == 1 ? "" : "s", r->seconds);
+	for (unsigned int i = 0; i < VKVM_NR_EXIT_REASONS; i++) {
+		const char *name = vkvm_exit_name(i);
+
+		if (r->exits[i])
+			fprintf(stderr, " %s %" PRIu64, name ? name : "?", r->exits[i]);
+	}
+	fprintf(stderr, "\nvintc: run: APIC reads:");
+	for (unsigned int i = 0; i < VKVM_APIC_REGS; i++)
+		if (a->reads[i])
+			fprintf(stderr, " %s %" PRIu64, apic_reg_name(i), a->reads[i]);
+	fprintf(stderr, "; writes:");
+	for (unsigned int i = 0; i < VKVM_APIC_REGS; i++)
+		if (a->writes[i])
+			fprintf(stderr, " %s %" PRIu64, apic_reg_name(i), a->writes[i]);
+	fprintf(stderr, "\nvintc: run: IPIs %" PRIu64 ": accelerated %" PRIu64 ", doorbells %"
+		PRIu64, a->ipis, a->ipi_accelerated, a->doorbells);
+	for (unsigned int i = 0; i < ARRAY_SIZE(ipi_exit_names); i++)
+		fprintf(stderr, ", %s %" PRIu64, ipi_exit_names[i], a->ipi_exits[i]);
+	fprintf(stderr, "\nvintc: run: kicks %" PRIu64 ", wake-ups %" PRIu64 ", injected %" PRIu64
+		", irq windows %" PRIu64 ", NMI %" PRIu64 ", INIT %" PRIu64 ", SIPI %" PRIu64 "\n",
+		a->kicks, a->wakeups, a->injected, a->irq_windows, a->nmis, a->inits, a->sipis);
+}
+
 static void run_json(const struct vkvm_result *r)
 {
 	bool first = true;
@@ -229,8 +338,10 @@ static void run_json(const struct vkvm_result *r)
 		printf("%s\"other\":%" PRIu64, first ? "" : ",", r->exits_other);
 	printf("},\"serial_bytes\":%" PRIu64 ",\"ports\":{\"reads\":%" PRIu64
 	       ",\"writes\":%" PRIu64 "},\"mmio\":{\"reads\":%" PRIu64 ",\"writes\":%" PRIu64
-	       "}}\n", r->serial_bytes, r->port_reads, r->port_writes, r->mmio_reads,
-	       r->mmio_writes);
+	       "},\"fw_cfg\":%" PRIu64 ",\"cpus\":%u", r->serial_bytes, r->port_reads,
+	       r->port_writes, r->mmio_reads, r->mmio_writes, r->fw_cfg, r->nr_cpus);
+	json_apic(&r->apic);
+	printf("}\n");
 }
 
 int cmd_run(int argc, char **argv)
@@ -280,6 +391,8 @@ int cmd_run(int argc, char **argv)
 	if (ra.json)
 		run_json(&r);
 	fflush(stdout);
+	if (ra.stats)
+		run_stats(&r);
 	if (r.end != VKVM_END_DEBUG_EXIT)
 		fprintf(stderr, "vintc: run: %s\n", r.message);
 	status = r.exit_status & 0xff;

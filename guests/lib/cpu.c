@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The C half of guests/lib/cpu.S: one IDT shared by every CPU, the xAPIC
+ * accessors and the AP start-up sequence.
+ */
+#include "guest.h"
+
+struct idt_gate {
+	uint16_t off_lo, sel;
+	uint8_t zero, type;
+	uint16_t off_hi;
+} __attribute__((packed));
+
+static struct idt_gate idt[IRQ_LAST + 1];
+
+extern const uint32_t irq_stubs[];
+extern const uint32_t irq_stub_nmi;
+extern const char ap_tramp_start[], ap_tramp_end[];
+
+void (*ap_entry)(uint32_t apic_id);
+
+/* Guests that take interrupts define their own. */
+__attribute__((weak)) void irq_handler(uint32_t vector)
+{
+	(void)vector;
+}
+
+static void idt_set(unsigned int vec, uint32_t handler)
+{
+	idt[vec].off_lo = (uint16_t)handler;
+	idt[vec].off_hi = (uint16_t)(handler >> 16);
+	idt[vec].sel = 0x08;
+	idt[vec].zero = 0;
+	idt[vec].type = 0x8e;	/* present, DPL 0, 32-bit interrupt gate */
+}
+
+void idt_load(void)
+{
+	struct {
+		uint16_t limit;
+		uint32_t base;
+	} __attribute__((packed)) idtr = { sizeof(idt) - 1, (uint32_t)idt };
+
+	/* Filled once by the BSP before any AP exists; filling is idempotent. */
+	if (!idt[IRQ_FIRST].sel) {
+		idt_set(2, irq_stub_nmi);
+		for (unsigned int v = IRQ_FIRST; v <= IRQ_LAST; v++)
+			idt_set(v, irq_stubs[v - IRQ_FIRST]);
+	}
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+void cpu_init(void)
+{
+	gdt_load();
+	idt_load();
+	/* Software-enable the APIC with spurious vector 0xFF. */
+	apic_write(APIC_SVR, 0x1ff);
+}
+
+void apic_send(uint32_t dest, uint32_t icr_lo)
+{
+	apic_write(APIC_ICR2, dest << 24);
+	apic_write(APIC_ICR, icr_lo);
+}
+
+static void delay(unsigned int n)
+{
+	for (volatile unsigned int i = 0; i < n; i++)
+		;
+}
+
+void smp_start_aps(uint32_t tramp, void (*entry)(uint32_t apic_id))
+{
+	const char *s = ap_tramp_start;
+	char *d = (char *)tramp;
+
+	while (s < ap_tramp_end)
+		*d++ = *s++;
+	ap_entry = entry;
+	__asm__ volatile("" ::: "memory");
+	/* INIT, then two STARTUPs, to everyone but us: the MP-spec sequence. */
+	apic_send(0, ICR_SH_OTHERS | ICR_DM_INIT | ICR_LEVEL_ASSERT);
+	delay(10000);
+	apic_send(0, ICR_SH_OTHERS | ICR_DM_STARTUP | (tramp >> 12));
+	delay(1000);
+	apic_send(0, ICR_SH_OTHERS | ICR_DM_STARTUP | (tramp >> 12));
+}
+
+uint32_t fw_cfg_u32(uint16_t key)
+{
+	uint32_t v = 0;
+
+	outw(FW_CFG_SEL, key);
+	for (int i = 0; i < 4; i++)
+		v |= (uint32_t)inb(FW_CFG_DATA) << (8 * i);
+	return v;
+}

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+/*
+ * smp: bring every AP up with INIT-SIPI-SIPI through the xAPIC ICR, then
+ * a halting IPI ping-pong between the BSP and AP 1, a self-IPI, and an
+ * illegal vector that must show up in ESR.  The CPU count comes from
+ * fw_cfg.  Vectors: PING (to AP 1, which answers PONG to the BSP), PONG,
+ * SELF.
+ */
+#include "guest.h"
+
+#define TRAMPOLINE	0x8000U
+#define ROUND_TRIPS	1000
+#define VEC_PING	0x40
+#define VEC_PONG	0x41
+#define VEC_SELF	0x42
+#define SPIN_LIMIT	200000000U
+
+static volatile uint32_t online, pongs, pings, selfs;
+static volatile uint32_t print_lock;
+
+static void lock(void)
+{
+	while (__atomic_exchange_n(&print_lock, 1, __ATOMIC_ACQUIRE))
+		__asm__ volatile("pause");
+}
+
+static void unlock(void)
+{
+	__atomic_store_n(&print_lock, 0, __ATOMIC_RELEASE);
+}
+
+void irq_handler(uint32_t vector)
+{
+	switch (vector) {
+	case VEC_PING:
+		pings++;
+		apic_write(APIC_EOI, 0);
+		apic_send(0, ICR_DM_FIXED | VEC_PONG);
+		return;
+	case VEC_PONG:
+		pongs++;
+		break;
+	case VEC_SELF:
+		selfs++;
+		break;
+	}
+	apic_write(APIC_EOI, 0);
+}
+
+static void ap_main(uint32_t id)
+{
+	cpu_init();
+	lock();
+	puts("PASS ap ");
+	put_u32(id);
+	puts(" online\n");
+	unlock();
+	__atomic_add_fetch(&online, 1, __ATOMIC_SEQ_CST);
+	for (;;)
+		__asm__ volatile("sti; hlt");
+}
+
+/* Halt until *counter reaches want; false if that takes absurdly long. */
+static int wait_halting(volatile uint32_t *counter, uint32_t want)
+{
+	uint32_t spins = 0;
+
+	__asm__ volatile("cli");
+	while (*counter < want) {
+		/* STI's shadow covers HLT: an interrupt pending now wakes it. */
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+		if (++spins > SPIN_LIMIT)
+			return 0;
+	}
+	return 1;
+}
+
+static int fail(const char *what, uint32_t v)
+{
+	lock();
+	puts("FAIL ");
+	puts(what);
+	putc(' ');
+	put_hex(v);
+	putc('\n');
+	unlock();
+	return 1;
+}
+
+int main(uint32_t magic, uint32_t info)
+{
+	uint32_t ncpus = fw_cfg_u32(FW_CFG_NB_CPUS) & 0xffff, esr, spins = 0;
+
+	(void)magic;
+	(void)info;
+	cpu_init();
+	if (ncpus < 1 || ncpus > 64)
+		return fail("fw_cfg cpus", ncpus);
+	if (apic_id() != 0)
+		return fail("bsp apic id", apic_id());
+	if (ncpus > 1) {
+		smp_start_aps(TRAMPOLINE, ap_main);
+		while (__atomic_load_n(&online, __ATOMIC_SEQ_CST) < ncpus - 1)
+			if (++spins > SPIN_LIMIT)
+				return fail("aps online", online);
+		lock();
+		puts("PASS all ");
+		put_u32(ncpus - 1);
+		puts(" aps online\n");
+		unlock();
+
+		for (uint32_t i = 0; i < ROUND_TRIPS; i++) {
+			apic_send(1, ICR_DM_FIXED | VEC_PING);
+			if (!wait_halting(&pongs, i + 1))
+				return fail("pingpong stuck at", i);
+		}
+		if (pings != ROUND_TRIPS)
+			return fail("pings", pings);
+		lock();
+		puts("PASS pingpong halting\n");
+		unlock();
+	}
+
+	apic_send(0, ICR_SH_SELF | ICR_DM_FIXED | VEC_SELF);
+	if (!wait_halting(&selfs, 1))
+		return fail("self-ipi", selfs);
+	lock();
+	puts("PASS self-ipi\n");
+	unlock();
+
+	/* Vector 3 is illegal: the APIC reports it at the next ESR write. */
+	apic_write(APIC_ESR, 0);
+	apic_send(0, ICR_SH_SELF | ICR_DM_FIXED | 3);
+	apic_write(APIC_ESR, 0);
+	esr = apic_read(APIC_ESR);
+	if (!(esr & (1U << 5)))
+		return fail("esr after illegal vector", esr);
+	lock();
+	puts("PASS illegal vector esr\n");
+	unlock();
+	return 0;
+}
