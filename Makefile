@@ -120,8 +120,8 @@ check: deps
 	$(Q)VINTC_BIN=$(abspath $(CLI)) VINTC_GUESTS=$(abspath $(BUILD)/guests) $(TESTS)
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory $(BENCH)
-	$(Q)$(BENCH)
+	$(Q)$(MAKE) --no-print-directory $(BENCH) $(GUESTS)
+	$(Q)VINTC_GUESTS=$(abspath $(BUILD)/guests) $(BENCH)
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory $(CLI)

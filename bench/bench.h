@@ -42,5 +42,7 @@ void bench_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 
 void bench_ids(void);
 void bench_vm(void);
 void bench_delivery(void);
+/* Real guests on /dev/kvm, both irqchips; a printed skip without it. */
+void bench_kvm(void);
 
 #endif

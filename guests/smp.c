@@ -4,12 +4,18 @@
  * a halting IPI ping-pong between the BSP and AP 1, a self-IPI, and an
  * illegal vector that must show up in ESR.  The CPU count comes from
  * fw_cfg.  Vectors: PING (to AP 1, which answers PONG to the BSP), PONG,
- * SELF.
+ * SELF.  "rounds=N" on the command line sets the number of round trips
+ * (default 1000; the benchmark runs 0 and many).
+ *
+ * KVM's in-kernel LAPIC does not latch Send Illegal Vector in ESR, so
+ * there the ESR check prints a SKIP line instead of PASS and the run goes
+ * on; the model (--irqchip=avic) must print PASS (tests/test_kvm_run.c).
  */
 #include "guest.h"
 
 #define TRAMPOLINE	0x8000U
 #define ROUND_TRIPS	1000
+#define MAX_ROUND_TRIPS	10000000U
 #define VEC_PING	0x40
 #define VEC_PONG	0x41
 #define VEC_SELF	0x42
@@ -75,6 +81,38 @@ static int wait_halting(volatile uint32_t *counter, uint32_t want)
 	return 1;
 }
 
+/* N from "rounds=N" in the Multiboot command line, or def. */
+static uint32_t cmdline_rounds(uint32_t info, uint32_t def)
+{
+	static const char key[] = "rounds=";
+	const struct mb_info *mbi = (const struct mb_info *)info;
+	const char *s;
+	uint32_t n = 0;
+
+	if (!info || !(mbi->flags & MB_INFO_CMDLINE) || !mbi->cmdline)
+		return def;
+	for (s = (const char *)mbi->cmdline; *s; s++) {
+		unsigned int i = 0;
+
+		if (s != (const char *)mbi->cmdline && s[-1] != ' ')
+			continue;
+		while (key[i] && s[i] == key[i])
+			i++;
+		if (key[i])
+			continue;
+		s += i;
+		if (*s < '0' || *s > '9')
+			return def;
+		for (; *s >= '0' && *s <= '9'; s++) {
+			n = n * 10 + (uint32_t)(*s - '0');
+			if (n > MAX_ROUND_TRIPS)
+				return def;
+		}
+		return n;
+	}
+	return def;
+}
+
 static int fail(const char *what, uint32_t v)
 {
 	lock();
@@ -89,10 +127,9 @@ static int fail(const char *what, uint32_t v)
 
 int main(uint32_t magic, uint32_t info)
 {
-	uint32_t ncpus = fw_cfg_u32(FW_CFG_NB_CPUS) & 0xffff, esr, spins = 0;
+	uint32_t ncpus = fw_cfg_u32(FW_CFG_NB_CPUS) & 0xffff, esr, spins = 0, rounds;
 
-	(void)magic;
-	(void)info;
+	rounds = cmdline_rounds(magic == MB_BOOT_MAGIC ? info : 0, ROUND_TRIPS);
 	cpu_init();
 	if (ncpus < 1 || ncpus > 64)
 		return fail("fw_cfg cpus", ncpus);
@@ -109,12 +146,12 @@ int main(uint32_t magic, uint32_t info)
 		puts(" aps online\n");
 		unlock();
 
-		for (uint32_t i = 0; i < ROUND_TRIPS; i++) {
+		for (uint32_t i = 0; i < rounds; i++) {
 			apic_send(1, ICR_DM_FIXED | VEC_PING);
 			if (!wait_halting(&pongs, i + 1))
 				return fail("pingpong stuck at", i);
 		}
-		if (pings != ROUND_TRIPS)
+		if (pings != rounds)
 			return fail("pings", pings);
 		lock();
 		puts("PASS pingpong halting\n");
@@ -133,10 +170,11 @@ int main(uint32_t magic, uint32_t info)
 	apic_send(0, ICR_SH_SELF | ICR_DM_FIXED | 3);
 	apic_write(APIC_ESR, 0);
 	esr = apic_read(APIC_ESR);
-	if (!(esr & (1U << 5)))
+	if (esr && !(esr & (1U << 5)))
 		return fail("esr after illegal vector", esr);
 	lock();
-	puts("PASS illegal vector esr\n");
+	puts(esr ? "PASS illegal vector esr\n" :
+	     "SKIP illegal vector esr: this APIC does not report it\n");
 	unlock();
 	return 0;
 }

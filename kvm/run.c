@@ -21,6 +21,11 @@
  *
  * The run ends at the first end any thread or the timeout thread records
  * (end_run); stop_all() then brings every vCPU thread home.
+ *
+ * VKVM_IRQCHIP_KERNEL, for comparison, is the same runner on KVM's own
+ * LAPIC: KVM_CREATE_IRQCHIP, no AVIC model, no parking (KVM keeps an AP
+ * in its wait-for-SIPI state inside KVM_RUN), no injection; only the
+ * ports and the stop signal are ours.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -150,6 +155,7 @@ struct vkvm {
 	pthread_t threads[VKVM_MAX_CPUS];
 	struct vkvm_lapic lapic;
 	bool lapic_ready;
+	bool kernel_chip;		/* VKVM_IRQCHIP_KERNEL: no lapic at all */
 	const struct mboot_layout *lay;
 	struct vkvm_result *r;
 	sigset_t inside;		/* signal mask inside KVM_RUN */
@@ -641,6 +647,10 @@ static int setup_vm(struct vkvm *v, char *why, size_t why_size)
 	 */
 	if (v->ram_size <= TSS_ADDR)
 		(void)ioctl(v->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)TSS_ADDR);
+	/* KVM's own PIC, IOAPIC and LAPICs: before any vCPU exists. */
+	if (v->kernel_chip && ioctl(v->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return say(why, why_size, -errno, "KVM_CREATE_IRQCHIP (--irqchip=kernel): %s",
+			   strerror(errno));
 	/*
 	 * The xAPIC page has no memslot, so every access to it exits as
 	 * KVM_EXIT_MMIO; RAM above it (only with -m 4096) is a second slot.
@@ -836,7 +846,8 @@ static bool handle_exit(struct vkvm_cpu *c)
 	case KVM_EXIT_MMIO: {
 		uint64_t gpa = run->mmio.phys_addr;
 
-		if (gpa >= VKVM_APIC_BASE && gpa < VKVM_APIC_BASE + VKVM_APIC_SIZE) {
+		if (v->lapic_ready && gpa >= VKVM_APIC_BASE &&
+		    gpa < VKVM_APIC_BASE + VKVM_APIC_SIZE) {
 			uint32_t off = (uint32_t)(gpa - VKVM_APIC_BASE), val = 0;
 
 			/* Only aligned 32-bit accesses reach a register. */
@@ -865,6 +876,9 @@ static bool handle_exit(struct vkvm_cpu *c)
 	case KVM_EXIT_SET_TPR:
 		return true;	/* the loop re-checks the APIC before every entry */
 	case KVM_EXIT_HLT:
+		/* KVM's LAPIC keeps HLT in the kernel; re-enter if one leaks out. */
+		if (v->kernel_chip)
+			return true;
 		/* RIP is past the HLT already. */
 		if (v->nr == 1 && !run->if_flag) {
 			end_run(v, VKVM_END_HALT, VKVM_STATUS_HALT,
@@ -899,6 +913,36 @@ static bool handle_exit(struct vkvm_cpu *c)
 			name ? name : "unknown");
 		return false;
 	}
+	}
+}
+
+/*
+ * The KVM_RUN loop of one vCPU on KVM's in-kernel LAPIC: nothing to
+ * inject or park, so only the stop flag is looked at before each entry; a
+ * stop's kick is pending by then at the latest and makes KVM_RUN return
+ * EINTR at once.
+ */
+static void cpu_loop_kernel(struct vkvm_cpu *c)
+{
+	struct vkvm *v = c->v;
+
+	for (;;) {
+		if (stopping(v))
+			return;
+		if (ioctl(c->fd, KVM_RUN, 0) < 0) {
+			int err = errno;
+
+			if (err == EINTR || err == EAGAIN) {
+				count_exit(c, KVM_EXIT_INTR);
+				consume_kick();
+				continue;
+			}
+			fail_run(v, err, "KVM_RUN");
+			return;
+		}
+		count_exit(c, c->run->exit_reason);
+		if (!handle_exit(c))
+			return;
 	}
 }
 
@@ -955,6 +999,11 @@ static void *cpu_main(void *arg)
 
 	c->self = pthread_self();
 	store_release(&c->has_self, 1);
+	if (c->v->kernel_chip) {
+		cpu_loop_kernel(c);
+		serial_flush(c);
+		return NULL;
+	}
 	/* Loaded for the whole run: IsRunning then means "not halted". */
 	if (vcpu_load(c->vcpu, (int)c->idx)) {
 		fail_run(c->v, EINVAL, "loading the AVIC vCPU");
@@ -1021,21 +1070,24 @@ int vkvm_run_guest(const struct vkvm_opts *o, struct vkvm_result *r,
 	if (o->nr_cpus > VKVM_MAX_CPUS)
 		return say(why, why_size, -EINVAL, "%u vCPUs is outside 1..%u", o->nr_cpus,
 			   VKVM_MAX_CPUS);
-	if (o->irqchip != VKVM_IRQCHIP_AVIC)
+	if (o->irqchip != VKVM_IRQCHIP_AVIC && o->irqchip != VKVM_IRQCHIP_KERNEL)
 		return say(why, why_size, -EINVAL, "unknown irqchip %d", (int)o->irqchip);
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return say(why, why_size, -ENOMEM, "out of memory");
 	v->kvm_fd = v->vm_fd = -1;
 	v->nr = o->nr_cpus ? o->nr_cpus : 1;
+	v->kernel_chip = o->irqchip == VKVM_IRQCHIP_KERNEL;
 	for (uint32_t i = 0; i < v->nr; i++) {
 		v->cpus[i].fd = -1;
 		v->cpus[i].v = v;
 		v->cpus[i].idx = i;
-		v->cpus[i].parked = i != 0;	/* APs wait for INIT, then STARTUP */
+		/* APs wait for INIT, then STARTUP: in KVM itself on its LAPIC. */
+		v->cpus[i].parked = i != 0 && !v->kernel_chip;
 	}
 	v->r = r;
 	r->nr_cpus = v->nr;
+	r->irqchip = o->irqchip;
 	v->ram_size = (uint64_t)o->ram_mib << 20;
 	v->out_fd = o->out_fd;
 	v->timeout_s = o->timeout_s;
@@ -1069,16 +1121,18 @@ int vkvm_run_guest(const struct vkvm_opts *o, struct vkvm_result *r,
 	ret = setup_vm(v, why, why_size);
 	if (!ret)
 		ret = setup_bsp(&v->cpus[0], &r->layout, why, why_size);
-	if (!ret)
+	if (!ret && !v->kernel_chip)
 		ret = vkvm_lapic_init(&v->lapic, v->nr, why, why_size);
 	if (ret)
 		goto out;
-	v->lapic_ready = true;
-	v->lapic.kick = lapic_kick;
-	v->lapic.opaque = v;
-	for (uint32_t i = 0; i < v->nr; i++)
-		v->cpus[i].vcpu = v->lapic.vcpus[i];
-	host_doorbell_set_handler(on_doorbell, v);
+	if (!v->kernel_chip) {
+		v->lapic_ready = true;
+		v->lapic.kick = lapic_kick;
+		v->lapic.opaque = v;
+		for (uint32_t i = 0; i < v->nr; i++)
+			v->cpus[i].vcpu = v->lapic.vcpus[i];
+		host_doorbell_set_handler(on_doorbell, v);
+	}
 
 	*stage = VKVM_STAGE_RUN;
 	start = now_s();

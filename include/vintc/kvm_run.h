@@ -13,6 +13,11 @@
  *                  status (v << 1) | 1
  *   0x510/0x511    fw_cfg: signature, RAM size, CPU count
  *   0xFEE00000     the xAPIC registers (no memslot: MMIO exits)
+ *
+ * With VKVM_IRQCHIP_KERNEL the same guest runs on KVM's in-kernel LAPIC
+ * instead: KVM_CREATE_IRQCHIP before the vCPUs, every vCPU thread enters
+ * KVM_RUN at once (KVM holds the APs until their STARTUP), the xAPIC page
+ * and HLT never reach userspace, and the ports are served as above.
  *   other ports    reads all-ones, writes dropped, both counted
  *   unbacked MMIO  the same, counted apart
  *
@@ -67,6 +72,7 @@ enum vkvm_stage {
 
 enum vkvm_irqchip {
 	VKVM_IRQCHIP_AVIC,	/* userspace local APIC on the AVIC model */
+	VKVM_IRQCHIP_KERNEL,	/* KVM's own LAPIC (KVM_CREATE_IRQCHIP), to compare */
 };
 
 /*
@@ -112,7 +118,8 @@ struct vkvm_result {
 	uint64_t fw_cfg;			/* fw_cfg port accesses */
 	double seconds;
 	uint32_t nr_cpus;
-	struct vkvm_apic_stats apic;
+	enum vkvm_irqchip irqchip;
+	struct vkvm_apic_stats apic;	/* all zero with VKVM_IRQCHIP_KERNEL */
 	struct mboot_layout layout;
 };
 
