@@ -53,10 +53,28 @@ void irq_handler(uint32_t vector)
 	apic_write(APIC_EOI, 0);
 }
 
+/* CPUID.1:EBX[31:24], the initial APIC ID the VMM set up. */
+static uint32_t cpuid_apic_id(void)
+{
+	uint32_t a = 1, b, c = 0, d;
+
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	return b >> 24;
+}
+
 static void ap_main(uint32_t id)
 {
+	uint32_t cid = cpuid_apic_id();
+
 	cpu_init();
 	lock();
+	if (cid != id) {
+		puts("FAIL ap ");
+		put_u32(id);
+		puts(" cpuid apic id ");
+		put_u32(cid);
+		putc('\n');
+	}
 	puts("PASS ap ");
 	put_u32(id);
 	puts(" online\n");

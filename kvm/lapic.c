@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <vintc/amd_defs.h>
 #include <vintc/avic.h>
@@ -32,6 +33,186 @@ static void *regs_of(struct vkvm_lapic *l, uint32_t idx)
 	return to_avic_vcpu(l->vcpus[idx])->backing;
 }
 
+/* ---- the APIC timer ------------------------------------------------------ */
+
+#define LVT_TIMER_MODE_SHIFT	17
+#define LVT_TIMER_MODE_MASK	(3U << LVT_TIMER_MODE_SHIFT)
+#define LVT_TIMER_PERIODIC	(1U << LVT_TIMER_MODE_SHIFT)
+#define LVT_TIMER_TSC_DEADLINE	(2U << LVT_TIMER_MODE_SHIFT)
+#define LVT_VECTOR_MASK		0xFFU
+#define NS_PER_S		1000000000ULL
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+static void timer_init_sync(struct vkvm_lapic *l)
+{
+	pthread_condattr_t attr;
+
+	pthread_mutex_init(&l->timer_lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->timer_cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+/* TDCR bits 3, 1:0 -> divide by 2, 4, ..., 128, or 1 for 0b111. */
+static uint32_t tdcr_divisor(uint32_t tdcr)
+{
+	uint32_t code = ((tdcr & 8) >> 1) | (tdcr & 3);
+
+	return code == 7 ? 1 : 2U << code;
+}
+
+static uint32_t reg_load(void *regs, uint32_t off)
+{
+	return __atomic_load_n(apic_reg(regs, off), __ATOMIC_ACQUIRE);
+}
+
+/*
+ * TMICT was written (timer_lock held): start counting down from it, or
+ * stop when it is 0.  A TSC-deadline LVT ignores TMICT (the mode is hidden
+ * in CPUID).
+ */
+static void timer_arm(struct vkvm_lapic *l, uint32_t idx)
+{
+	void *regs = regs_of(l, idx);
+	struct vkvm_timer *t = &l->timers[idx];
+	uint32_t lvtt = reg_load(regs, APIC_LVTT);
+	uint64_t ns_per_count;
+
+	t->initial = reg_load(regs, APIC_TMICT);
+	t->divisor = tdcr_divisor(reg_load(regs, APIC_TDCR));
+	t->deadline_ns = 0;
+	if (!t->initial || (lvtt & LVT_TIMER_MODE_MASK) == LVT_TIMER_TSC_DEADLINE)
+		return;
+	ns_per_count = t->divisor * NS_PER_S / VKVM_APIC_BUS_HZ;
+	t->period_ns = (uint64_t)t->initial * (ns_per_count ? ns_per_count : 1);
+	t->deadline_ns = mono_ns() + t->period_ns;
+	pthread_cond_signal(&l->timer_cond);
+}
+
+/* TMCCT: the counts left until the deadline, 0 once a one-shot expired. */
+static uint32_t timer_current(struct vkvm_lapic *l, uint32_t idx)
+{
+	struct vkvm_timer *t = &l->timers[idx];
+	uint64_t now = mono_ns(), left, ns_per_count;
+	uint32_t val = 0;
+
+	pthread_mutex_lock(&l->timer_lock);
+	if (t->deadline_ns > now) {
+		ns_per_count = t->divisor * NS_PER_S / VKVM_APIC_BUS_HZ;
+		if (!ns_per_count)
+			ns_per_count = 1;
+		left = (t->deadline_ns - now + ns_per_count - 1) / ns_per_count;
+		val = left > t->initial ? t->initial : (uint32_t)left;
+	}
+	pthread_mutex_unlock(&l->timer_lock);
+	return val;
+}
+
+/*
+ * Expire every timer whose deadline passed (timer_lock held): a periodic
+ * one re-arms a whole period after its last deadline (missed periods are
+ * dropped, not queued), a one-shot stops.  The vectors to deliver go to
+ * vec[i], -1 for none (masked LVT, or an illegal vector).
+ */
+static void timer_expire(struct vkvm_lapic *l, uint64_t now, int *vec)
+{
+	for (uint32_t i = 0; i < l->nr; i++) {
+		struct vkvm_timer *t = &l->timers[i];
+		uint32_t lvtt;
+
+		vec[i] = -1;
+		if (!t->deadline_ns || t->deadline_ns > now)
+			continue;
+		lvtt = reg_load(regs_of(l, i), APIC_LVTT);
+		if ((lvtt & LVT_TIMER_MODE_MASK) == LVT_TIMER_PERIODIC) {
+			t->deadline_ns += t->period_ns;
+			if (t->deadline_ns <= now)
+				t->deadline_ns = now + t->period_ns;
+		} else {
+			t->deadline_ns = 0;
+		}
+		count(&l->st.timer_fires, 1);
+		if (!(lvtt & APIC_LVT_MASKED) && (lvtt & LVT_VECTOR_MASK) >= 16)
+			vec[i] = (int)(lvtt & LVT_VECTOR_MASK);
+	}
+}
+
+static void *timer_main(void *arg)
+{
+	struct vkvm_lapic *l = arg;
+	int vec[VKVM_MAX_CPUS];
+
+	pthread_mutex_lock(&l->timer_lock);
+	while (!l->timer_stop) {
+		uint64_t now = mono_ns(), next = 0;
+		struct timespec ts;
+
+		timer_expire(l, now, vec);
+		/* Deliver unlocked: the kick takes the runner's paths. */
+		pthread_mutex_unlock(&l->timer_lock);
+		for (uint32_t i = 0; i < l->nr; i++)
+			if (vec[i] >= 0)
+				avic_deliver(l->vcpus[i], (uint8_t)vec[i]);
+		pthread_mutex_lock(&l->timer_lock);
+		if (l->timer_stop)
+			break;
+		for (uint32_t i = 0; i < l->nr; i++)
+			if (l->timers[i].deadline_ns &&
+			    (!next || l->timers[i].deadline_ns < next))
+				next = l->timers[i].deadline_ns;
+		if (!next) {
+			pthread_cond_wait(&l->timer_cond, &l->timer_lock);
+			continue;
+		}
+		if (next <= mono_ns())
+			continue;
+		ts.tv_sec = (time_t)(next / NS_PER_S);
+		ts.tv_nsec = (long)(next % NS_PER_S);
+		pthread_cond_timedwait(&l->timer_cond, &l->timer_lock, &ts);
+	}
+	pthread_mutex_unlock(&l->timer_lock);
+	return NULL;
+}
+
+int vkvm_lapic_timer_start(struct vkvm_lapic *l, char *why, size_t why_size)
+{
+	int ret;
+
+	l->timer_stop = false;
+	ret = pthread_create(&l->timer_thread, NULL, timer_main, l);
+	if (ret) {
+		snprintf(why, why_size, "cannot start the APIC timer thread: %s", strerror(ret));
+		return -ret;
+	}
+	l->timer_running = true;
+	return 0;
+}
+
+void vkvm_lapic_timer_stop(struct vkvm_lapic *l)
+{
+	if (!l->timer_running)
+		return;
+	pthread_mutex_lock(&l->timer_lock);
+	l->timer_stop = true;
+	pthread_cond_signal(&l->timer_cond);
+	pthread_mutex_unlock(&l->timer_lock);
+	pthread_join(l->timer_thread, NULL);
+	l->timer_running = false;
+}
+
+static bool timer_reg(uint32_t off)
+{
+	return off == APIC_LVTT || off == APIC_TMICT || off == APIC_TDCR || off == APIC_SPIV;
+}
+
 int vkvm_lapic_init(struct vkvm_lapic *l, uint32_t nr, char *why, size_t why_size)
 {
 	struct vm_config cfg = {
@@ -43,6 +224,7 @@ int vkvm_lapic_init(struct vkvm_lapic *l, uint32_t nr, char *why, size_t why_siz
 	int ret;
 
 	memset(l, 0, sizeof(*l));
+	timer_init_sync(l);
 	if (nr < 1 || nr > VKVM_MAX_CPUS) {
 		snprintf(why, why_size, "%u vCPUs: the userspace APIC takes 1..%u", nr,
 			 VKVM_MAX_CPUS);
@@ -70,10 +252,13 @@ int vkvm_lapic_init(struct vkvm_lapic *l, uint32_t nr, char *why, size_t why_siz
 
 void vkvm_lapic_fini(struct vkvm_lapic *l)
 {
+	vkvm_lapic_timer_stop(l);
 	if (l->vm)
 		vm_destroy(l->vm);
 	l->vm = NULL;
 	l->nr = 0;
+	pthread_cond_destroy(&l->timer_cond);
+	pthread_mutex_destroy(&l->timer_lock);
 }
 
 /*
@@ -136,7 +321,9 @@ bool vkvm_lapic_access(struct vkvm_lapic *l, uint32_t idx, uint32_t off, bool wr
 	count(write ? &l->st.writes[off >> 4] : &l->st.reads[off >> 4], 1);
 	if (!write) {
 		/* Reads are accelerated from the page, except the fault class. */
-		if (vlapic_avic_access_class(off) == VLAPIC_AVIC_FAULT)
+		if (off == APIC_TMCCT)
+			*val = timer_current(l, idx);	/* the hyp models no timer */
+		else if (vlapic_avic_access_class(off) == VLAPIC_AVIC_FAULT)
 			avic_handle_unaccelerated_access(vcpu, info1, val);
 		else
 			*val = __atomic_load_n(apic_reg(regs, off), __ATOMIC_ACQUIRE);
@@ -147,9 +334,18 @@ bool vkvm_lapic_access(struct vkvm_lapic *l, uint32_t idx, uint32_t off, bool wr
 		return false;
 	}
 	if (vlapic_avic_access_class(off) == VLAPIC_AVIC_TRAP) {
+		bool timer = timer_reg(off);
+
+		/* The timer thread reads LVTT (SVR masks it) under timer_lock. */
+		if (timer)
+			pthread_mutex_lock(&l->timer_lock);
 		/* The silicon stored it and advanced RIP; then the trap exit. */
 		__atomic_store_n(apic_reg(regs, off), *val, __ATOMIC_RELEASE);
 		avic_handle_unaccelerated_access(vcpu, info1, NULL);
+		if (off == APIC_TMICT)
+			timer_arm(l, idx);
+		if (timer)
+			pthread_mutex_unlock(&l->timer_lock);
 		return false;
 	}
 	avic_handle_unaccelerated_access(vcpu, info1, val);
@@ -188,7 +384,10 @@ int vkvm_lapic_accept(struct vkvm_lapic *l, uint32_t idx)
 
 void vkvm_lapic_reset(struct vkvm_lapic *l, uint32_t idx)
 {
+	pthread_mutex_lock(&l->timer_lock);
 	vlapic_reset(regs_of(l, idx), idx);
+	memset(&l->timers[idx], 0, sizeof(l->timers[idx]));
+	pthread_mutex_unlock(&l->timer_lock);
 	avic_handle_ldr_update(l->vcpus[idx]);
 }
 

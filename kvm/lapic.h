@@ -10,6 +10,7 @@
 #ifndef VINTC_KVM_LAPIC_H
 #define VINTC_KVM_LAPIC_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -18,6 +19,19 @@
 
 #define VKVM_APIC_BASE	0xFEE00000ULL
 #define VKVM_APIC_SIZE	0x1000ULL
+
+/*
+ * The APIC timer of one vCPU.  The APIC bus runs at VKVM_APIC_BUS_HZ, so
+ * a count lasts TDCR's divisor nanoseconds; the divisor is latched when
+ * TMICT is written.  deadline_ns is CLOCK_MONOTONIC, 0 when not counting.
+ */
+struct vkvm_timer {
+	uint64_t deadline_ns;
+	uint64_t period_ns;		/* one whole count: initial * divisor */
+	uint32_t initial, divisor;
+};
+
+#define VKVM_APIC_BUS_HZ	1000000000ULL	/* 1 GHz, as KVM's own LAPIC */
 
 struct vkvm_lapic {
 	struct vm *vm;
@@ -30,11 +44,26 @@ struct vkvm_lapic {
 	void (*kick)(void *opaque, uint32_t idx);
 	void *opaque;
 	struct vkvm_apic_stats st;	/* counters updated atomically */
+
+	/*
+	 * One thread fires every vCPU's timer at its deadline: IRR through
+	 * the model (avic_deliver), which rings the doorbell for a running
+	 * vCPU and wakes a halted one.  timer_lock covers the timers and
+	 * every write to LVTT, SVR, TMICT and TDCR in the register pages.
+	 */
+	pthread_mutex_t timer_lock;
+	pthread_cond_t timer_cond;
+	pthread_t timer_thread;
+	bool timer_running, timer_stop;
+	struct vkvm_timer timers[VKVM_MAX_CPUS];
 };
 
 /* The VM and nr vCPUs, each with a reset APIC; -errno and why on failure. */
 int vkvm_lapic_init(struct vkvm_lapic *l, uint32_t nr, char *why, size_t why_size);
 void vkvm_lapic_fini(struct vkvm_lapic *l);
+/* Start and stop the timer thread (stop is idempotent; fini calls it). */
+int vkvm_lapic_timer_start(struct vkvm_lapic *l, char *why, size_t why_size);
+void vkvm_lapic_timer_stop(struct vkvm_lapic *l);
 
 /*
  * A 4-byte access by vCPU idx to APIC register offset `off`.  A read fills

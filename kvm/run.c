@@ -628,8 +628,76 @@ static int add_slot(struct vkvm *v, uint32_t slot, uint64_t gpa, uint64_t size, 
 	return 0;
 }
 
+/*
+ * CPUID, the same on both irqchips except where the userspace APIC lacks
+ * a feature.  Start from what this KVM supports (KVM_GET_SUPPORTED_CPUID)
+ * and per vCPU:
+ * - the initial APIC ID is the vCPU index: leaf 1 EBX[31:24] and, when
+ *   leaf 0xB exists, its EDX (x2APIC ID) in every subleaf; it must agree
+ *   with the APIC ID register the guest reads, which is the index too;
+ * - --irqchip=avic hides TSC-deadline (leaf 1 ECX[24]) and x2APIC (leaf 1
+ *   ECX[21]): without KVM's LAPIC the deadline MSR is dropped by KVM and
+ *   the model serves only the xAPIC MMIO page so far;
+ * - both hide the KVM paravirtual features that assume KVM's own LAPIC
+ *   (PV EOI and PV send-IPI in leaf 0x40000001 EAX): under avic KVM has no
+ *   LAPIC to back them, and hiding them under kernel keeps the guest on the
+ *   same architectural paths in the side-by-side comparison.
+ */
+#define CPUID_MAX_ENTRIES	256
+#define CPUID_1_ECX_X2APIC	(1U << 21)
+#define CPUID_1_ECX_TSC_DEADLINE (1U << 24)
+#define KVM_CPUID_FEATURES_LEAF	0x40000001U
+#define KVM_PV_EOI_BIT		(1U << 6)	/* KVM_FEATURE_PV_EOI */
+#define KVM_PV_SEND_IPI_BIT	(1U << 11)	/* KVM_FEATURE_PV_SEND_IPI */
+
+static struct kvm_cpuid2 *cpuid_supported(struct vkvm *v, char *why, size_t why_size)
+{
+	struct kvm_cpuid2 *cpuid;
+
+	cpuid = calloc(1, sizeof(*cpuid) + CPUID_MAX_ENTRIES * sizeof(cpuid->entries[0]));
+	if (!cpuid) {
+		say(why, why_size, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	cpuid->nent = CPUID_MAX_ENTRIES;
+	if (ioctl(v->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
+		say(why, why_size, -errno, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+		free(cpuid);
+		return NULL;
+	}
+	return cpuid;
+}
+
+static int cpuid_set(struct vkvm *v, struct vkvm_cpu *c, const struct kvm_cpuid2 *sup,
+		     struct kvm_cpuid2 *cpuid, char *why, size_t why_size)
+{
+	memcpy(cpuid, sup, sizeof(*sup) + sup->nent * sizeof(sup->entries[0]));
+	for (uint32_t i = 0; i < cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		switch (e->function) {
+		case 1:
+			e->ebx = (e->ebx & 0x00ffffffU) | (c->idx << 24);
+			if (!v->kernel_chip)
+				e->ecx &= ~(CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE);
+			break;
+		case 0xb:
+			e->edx = c->idx;
+			break;
+		case KVM_CPUID_FEATURES_LEAF:
+			e->eax &= ~(KVM_PV_EOI_BIT | KVM_PV_SEND_IPI_BIT);
+			break;
+		}
+	}
+	if (ioctl(c->fd, KVM_SET_CPUID2, cpuid) < 0)
+		return say(why, why_size, -errno, "KVM_SET_CPUID2 on vCPU %u: %s", c->idx,
+			   strerror(errno));
+	return 0;
+}
+
 static int setup_vm(struct vkvm *v, char *why, size_t why_size)
 {
+	struct kvm_cpuid2 *sup, *cpuid;
 	uint64_t low = v->ram_size;
 	int fd, size, ret;
 
@@ -668,24 +736,39 @@ static int setup_vm(struct vkvm *v, char *why, size_t why_size)
 		return say(why, why_size, size < 0 ? -errno : -EINVAL,
 			   "KVM_GET_VCPU_MMAP_SIZE: %s", size < 0 ? strerror(errno) : "too small");
 	v->run_size = (size_t)size;
+	sup = cpuid_supported(v, why, why_size);
+	if (!sup)
+		return -EINVAL;
+	cpuid = malloc(sizeof(*sup) + sup->nent * sizeof(sup->entries[0]));
+	if (!cpuid) {
+		free(sup);
+		return say(why, why_size, -ENOMEM, "out of memory");
+	}
 	for (uint32_t i = 0; i < v->nr; i++) {
 		struct vkvm_cpu *c = &v->cpus[i];
 
 		c->fd = ioctl(v->vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
-		if (c->fd < 0)
-			return say(why, why_size, -errno, "KVM_CREATE_VCPU %u: %s", i,
-				   strerror(errno));
+		if (c->fd < 0) {
+			ret = say(why, why_size, -errno, "KVM_CREATE_VCPU %u: %s", i,
+				  strerror(errno));
+			break;
+		}
 		c->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
 		if (c->run == MAP_FAILED) {
 			c->run = NULL;
-			return say(why, why_size, -errno, "mmap of vCPU %u's kvm_run: %s", i,
-				   strerror(errno));
+			ret = say(why, why_size, -errno, "mmap of vCPU %u's kvm_run: %s", i,
+				  strerror(errno));
+			break;
 		}
-		ret = set_signal_mask(v, c->fd, why, why_size);
+		ret = cpuid_set(v, c, sup, cpuid, why, why_size);
+		if (!ret)
+			ret = set_signal_mask(v, c->fd, why, why_size);
 		if (ret)
-			return ret;
+			break;
 	}
-	return 0;
+	free(cpuid);
+	free(sup);
+	return ret;
 }
 
 static void count_exit(struct vkvm_cpu *c, uint32_t reason)
@@ -1132,6 +1215,9 @@ int vkvm_run_guest(const struct vkvm_opts *o, struct vkvm_result *r,
 		for (uint32_t i = 0; i < v->nr; i++)
 			v->cpus[i].vcpu = v->lapic.vcpus[i];
 		host_doorbell_set_handler(on_doorbell, v);
+		ret = vkvm_lapic_timer_start(&v->lapic, why, why_size);
+		if (ret)
+			goto out_doorbell;
 	}
 
 	*stage = VKVM_STAGE_RUN;
@@ -1155,6 +1241,9 @@ int vkvm_run_guest(const struct vkvm_opts *o, struct vkvm_result *r,
 	for (uint32_t i = 0; i < started; i++)
 		pthread_join(v->threads[i], NULL);
 	r->seconds = now_s() - start;
+	/* No expiry may kick a vCPU thread that is gone. */
+	if (v->lapic_ready)
+		vkvm_lapic_timer_stop(&v->lapic);
 
 	if (v->timer_started) {
 		pthread_mutex_lock(&v->lock);
@@ -1168,6 +1257,8 @@ int vkvm_run_guest(const struct vkvm_opts *o, struct vkvm_result *r,
 	if (ret)
 		say(why, why_size, ret, "%s", v->why);
 out_doorbell:
+	if (v->lapic_ready)
+		vkvm_lapic_timer_stop(&v->lapic);
 	host_doorbell_set_handler(NULL, NULL);
 out:
 	if (masked) {

@@ -58,6 +58,7 @@ static inline void outw(uint16_t port, uint16_t v)
 #define APIC_PPR	0x0A0
 #define APIC_EOI	0x0B0
 #define APIC_SVR	0x0F0
+#define APIC_ISR	0x100
 #define APIC_ESR	0x280
 #define APIC_ICR	0x300
 #define APIC_ICR2	0x310

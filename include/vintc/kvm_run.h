@@ -93,6 +93,7 @@ struct vkvm_apic_stats {
 	uint64_t wakeups;		/* futex wake-ups of halted or parked vCPUs */
 	uint64_t injected, nmis, inits, sipis;
 	uint64_t irq_windows;		/* interrupt windows requested */
+	uint64_t timer_fires;		/* APIC timer expiries (masked ones too) */
 };
 
 struct vkvm_opts {

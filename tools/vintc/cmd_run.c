@@ -284,8 +284,8 @@ static void json_apic(const struct vkvm_apic_stats *a)
 		printf(",\"%s\":%" PRIu64, ipi_exit_names[i], a->ipi_exits[i]);
 	printf("},\"kicks\":%" PRIu64 ",\"wakeups\":%" PRIu64 ",\"injected\":%" PRIu64
 	       ",\"irq_windows\":%" PRIu64 ",\"nmis\":%" PRIu64 ",\"inits\":%" PRIu64
-	       ",\"sipis\":%" PRIu64 "}", a->kicks, a->wakeups, a->injected, a->irq_windows,
-	       a->nmis, a->inits, a->sipis);
+	       ",\"sipis\":%" PRIu64 ",\"timer_fires\":%" PRIu64 "}", a->kicks, a->wakeups,
+	       a->injected, a->irq_windows, a->nmis, a->inits, a->sipis, a->timer_fires);
 }
 
 /* The human summary, on stderr after the guest's output (--stats). */
@@ -318,8 +318,9 @@ static void run_stats(const struct vkvm_result *r)
 	for (unsigned int i = 0; i < ARRAY_SIZE(ipi_exit_names); i++)
 		fprintf(stderr, ", %s %" PRIu64, ipi_exit_names[i], a->ipi_exits[i]);
 	fprintf(stderr, "\nvintc: run: kicks %" PRIu64 ", wake-ups %" PRIu64 ", injected %" PRIu64
-		", irq windows %" PRIu64 ", NMI %" PRIu64 ", INIT %" PRIu64 ", SIPI %" PRIu64 "\n",
-		a->kicks, a->wakeups, a->injected, a->irq_windows, a->nmis, a->inits, a->sipis);
+		", irq windows %" PRIu64 ", NMI %" PRIu64 ", INIT %" PRIu64 ", SIPI %" PRIu64
+		", timer fires %" PRIu64 "\n", a->kicks, a->wakeups, a->injected, a->irq_windows,
+		a->nmis, a->inits, a->sipis, a->timer_fires);
 }
 
 static void run_json(const struct vkvm_result *r)
