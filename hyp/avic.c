@@ -209,19 +209,28 @@ static uint32_t vmcb_max_index(struct avic_vcpu *v)
 	return k->physical_max_id < arch_max ? k->physical_max_id : arch_max;
 }
 
-static void avic_refresh_vmcb(struct avic_vcpu *v)
+/* AVIC_ENABLE follows the inhibits, X2APIC_MODE the guest's mode. */
+static void avic_update_int_ctl(struct avic_vcpu *v)
 {
-	struct avic_vm *k = to_avic_vm(v->vcpu.vm);
 	struct vmcb_avic_control *c = &v->vmcb;
 	uint32_t int_ctl = c->int_ctl & ~(uint32_t)(VMCB_INT_CTL_AVIC_ENABLE |
 						  VMCB_INT_CTL_X2APIC_MODE);
 
-	if (avic_apicv_active(&k->vm)) {
+	if (avic_apicv_active(v->vcpu.vm)) {
 		int_ctl |= (uint32_t)VMCB_INT_CTL_AVIC_ENABLE;
 		if (v->x2apic)
 			int_ctl |= (uint32_t)VMCB_INT_CTL_X2APIC_MODE;
 	}
 	c->int_ctl = int_ctl;
+}
+
+/* The table addresses are fixed once the vCPU exists; the max index is not. */
+static void avic_refresh_vmcb(struct avic_vcpu *v)
+{
+	struct avic_vm *k = to_avic_vm(v->vcpu.vm);
+	struct vmcb_avic_control *c = &v->vmcb;
+
+	avic_update_int_ctl(v);
 	c->avic_apic_bar = AVIC_APIC_BAR_DEFAULT;
 	c->avic_backing_page = v->backing_pa & VMCB_AVIC_ADDR_MASK;
 	c->avic_logical_id = host_pa(k->logical_table) & VMCB_AVIC_ADDR_MASK;
@@ -349,7 +358,8 @@ static void avic_vcpu_load(struct vcpu *vcpu, int cpu)
 {
 	struct avic_vcpu *v = to_avic_vcpu(vcpu);
 
-	avic_refresh_vmcb(v);
+	/* Only an inhibit can have changed since create: no table look-ups here. */
+	avic_update_int_ctl(v);
 	/*
 	 * Scheduled in while blocking (preempted in the halt loop): the
 	 * silicon only reads the host ID while IsRunning is set, and unblock
