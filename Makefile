@@ -127,6 +127,14 @@ run: deps
 	$(Q)$(MAKE) --no-print-directory $(CLI)
 	$(Q)sh tools/demo.sh $(CLI)
 
+# Soak (tools/soak.sh): churn and device-storm for SOAK_SECONDS each under
+# ASan+UBSan and under TSan; fails on a lost interrupt, a leak or any
+# sanitizer report.
+SOAK_SECONDS ?= 600
+.PHONY: soak
+soak:
+	$(Q)sh tools/soak.sh $(SOAK_SECONDS)
+
 clean:
 	rm -rf build build-* 
 

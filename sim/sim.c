@@ -519,6 +519,7 @@ static int build(struct sim *s)
 		r = vm_create(&cfg, &svm->vm);
 		if (r)
 			return r;
+		__atomic_add_fetch(&s->vms_created, 1, __ATOMIC_RELAXED);
 		svm->n = o->vcpus;
 		svm->v = calloc(o->vcpus, sizeof(*svm->v));
 		svm->send_ts = calloc((size_t)o->vcpus * SIM_MAX_SENDERS, sizeof(uint64_t));
@@ -596,6 +597,8 @@ static void teardown(struct sim *s)
 		free(v->trace.ev);
 	}
 	for (uint32_t m = 0; s->vms && m < s->nvms; m++) {
+		if (s->vms[m].vm)
+			s->vms_destroyed++;
 		vm_destroy(s->vms[m].vm);
 		free(s->vms[m].v);
 		free(s->vms[m].send_ts);
@@ -642,25 +645,16 @@ static void latency(struct sim *s, struct sim_result *r)
 	free(all);
 }
 
-int sim_run(const struct sim_opts *o, struct sim_result *r)
+/* One machine: build, run, tear down.  Options already checked. */
+static int sim_run_once(const struct sim_opts *o, const struct sim_workload *wl,
+			struct sim_result *r)
 {
 	struct host_mem_stats before = host_mem_stats(HOST_TAG_NR), after;
-	struct sim s = { .o = o };
+	struct sim s = { .o = o, .wl = wl };
 	uint64_t t0;
 	int ret;
 
 	memset(r, 0, sizeof(*r));
-	if (!o || !o->workload)
-		return -EINVAL;
-	s.wl = sim_find_workload(o->workload);
-	if (!s.wl)
-		return -ENOENT;
-	if (!o->vms || !o->vcpus || !o->host_cpus || o->vcpus > SIM_MAX_SENDERS ||
-	    o->host_cpus > HOST_MAX_CPUS || (uint64_t)o->vms * o->vcpus > 4096 ||
-	    !o->watchdog_ms)
-		return -EINVAL;
-	if (s.wl->arch == VM_ARCH_GICV5 && (uint64_t)o->vms * o->vcpus > o->host_cpus)
-		return -EINVAL;		/* a VPE is resident on one PE at a time */
 	snprintf(r->workload, sizeof(r->workload), "%s", o->workload);
 	s.nvms = o->vms;
 	s.nvcpus = o->vms * o->vcpus;
@@ -698,17 +692,94 @@ int sim_run(const struct sim_opts *o, struct sim_result *r)
 	}
 	r->steps = s.clock;
 	r->ga_log_entries = s.ga_log_entries;
+	r->ga_log_unknown = s.ga_log_unknown;
 	latency(&s, r);
 	if (!ret && o->trace_path && sim_trace_write(&s, o->trace_path))
 		sim_fail(&s, "cannot write the trace to %s", o->trace_path);
 	snprintf(r->failure, sizeof(r->failure), "%s", s.failure);
 	teardown(&s);
+	r->runs = 1;
+	r->vms_created = s.vms_created;
+	r->vms_destroyed = s.vms_destroyed;
 	after = host_mem_stats(HOST_TAG_NR);
 	r->leaked_pages = after.pages - before.pages;
 	r->leaked_bytes = after.bytes - before.bytes;
 	if (!ret && !r->failure[0] && r->lost)
 		snprintf(r->failure, sizeof(r->failure), "%" PRIu64 " interrupt(s) lost", r->lost);
 	return ret;
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* Soak: one run's counts onto the totals. */
+static void sim_accumulate(struct sim_result *t, const struct sim_result *r)
+{
+	t->sent += r->sent;
+	t->delivered += r->delivered;
+	t->merged += r->merged;
+	t->lost += r->lost;
+	t->doorbells += r->doorbells;
+	for (size_t i = 0; i < ARRAY_SIZE(t->incomplete_ipi); i++)
+		t->incomplete_ipi[i] += r->incomplete_ipi[i];
+	t->ga_log_entries += r->ga_log_entries;
+	t->ga_log_unknown += r->ga_log_unknown;
+	t->wakeups += r->wakeups;
+	t->steps += r->steps;
+	t->lat_p50 = max_u64(t->lat_p50, r->lat_p50);
+	t->lat_p99 = max_u64(t->lat_p99, r->lat_p99);
+	t->lat_max = max_u64(t->lat_max, r->lat_max);
+	t->leaked_pages += r->leaked_pages;
+	t->leaked_bytes += r->leaked_bytes;
+	t->watchdog_fired |= r->watchdog_fired;
+	t->runs += r->runs;
+	t->vms_created += r->vms_created;
+	t->vms_destroyed += r->vms_destroyed;
+	if (!t->failure[0] && r->failure[0])
+		snprintf(t->failure, sizeof(t->failure), "run %" PRIu64 ": %.200s", t->runs,
+			 r->failure);
+}
+
+int sim_run(const struct sim_opts *o, struct sim_result *r)
+{
+	const struct sim_workload *wl;
+	struct sim_opts each;
+	struct sim_result one;
+	uint64_t t0, end;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	if (!o || !o->workload)
+		return -EINVAL;
+	wl = sim_find_workload(o->workload);
+	if (!wl)
+		return -ENOENT;
+	if (!o->vms || !o->vcpus || !o->host_cpus || o->vcpus > SIM_MAX_SENDERS ||
+	    o->host_cpus > HOST_MAX_CPUS || (uint64_t)o->vms * o->vcpus > 4096 ||
+	    !o->watchdog_ms || o->seconds > SIM_MAX_SECONDS)
+		return -EINVAL;
+	if (wl->arch == VM_ARCH_GICV5 && (uint64_t)o->vms * o->vcpus > o->host_cpus)
+		return -EINVAL;		/* a VPE is resident on one PE at a time */
+	if (!o->seconds)
+		return sim_run_once(o, wl, r);
+
+	/* Soak: whole machines, one after another, until the time is up. */
+	each = *o;
+	t0 = host_now_ns();
+	end = t0 + o->seconds * 1000000000ULL;
+	snprintf(r->workload, sizeof(r->workload), "%s", o->workload);
+	do {
+		ret = sim_run_once(&each, wl, &one);
+		if (ret)
+			return ret;
+		sim_accumulate(r, &one);
+		each.seed++;
+	} while (!r->failure[0] && !r->lost && !r->leaked_pages && !r->leaked_bytes &&
+		 host_now_ns() < end);
+	r->seconds = (double)(host_now_ns() - t0) / 1e9;
+	return 0;
 }
 
 int sim_result_json(const struct sim_result *r, char *buf, size_t len)
@@ -720,11 +791,14 @@ int sim_result_json(const struct sim_result *r, char *buf, size_t len)
 		",\"invalid_target\":%" PRIu64 ",\"invalid_backing_page\":%" PRIu64
 		",\"invalid_ipi_vector\":%" PRIu64 "},\"ga_log_entries\":%" PRIu64
 		",\"wakeups\":%" PRIu64 ",\"latency_ns\":{\"p50\":%" PRIu64 ",\"p99\":%" PRIu64
-		",\"max\":%" PRIu64 "},\"leaked_pages\":%" PRIu64 ",\"failure\":\"%s\"}",
+		",\"max\":%" PRIu64 "},\"leaked_pages\":%" PRIu64 ",\"leaked_bytes\":%" PRIu64
+		",\"runs\":%" PRIu64 ",\"vms_created\":%" PRIu64 ",\"vms_destroyed\":%" PRIu64
+		",\"ga_log_unknown\":%" PRIu64 ",\"failure\":\"%s\"}",
 		r->workload, r->sent, r->delivered, r->merged, r->lost, r->doorbells,
 		r->incomplete_ipi[0], r->incomplete_ipi[1], r->incomplete_ipi[2],
 		r->incomplete_ipi[3], r->incomplete_ipi[4], r->ga_log_entries, r->wakeups,
-		r->lat_p50, r->lat_p99, r->lat_max, r->leaked_pages, r->failure);
+		r->lat_p50, r->lat_p99, r->lat_max, r->leaked_pages, r->leaked_bytes, r->runs,
+		r->vms_created, r->vms_destroyed, r->ga_log_unknown, r->failure);
 
 	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
 }

@@ -11,6 +11,7 @@
 
 #define SIM_VECTOR_BASE   0x30U		/* vector = base + sender's local index */
 #define SIM_MAX_SENDERS   (256U - SIM_VECTOR_BASE)
+#define SIM_MAX_SECONDS   (7ULL * 24 * 3600)	/* opts.seconds: a week */
 
 enum sim_ev {
 	SIM_EV_RUN_BEGIN, SIM_EV_RUN_END, SIM_EV_IRQ, SIM_EV_SEND,
@@ -112,7 +113,8 @@ struct sim {
 	struct gicv5_irs *irs;
 	struct vgic_v5_host *gh;
 	void *wl_state;			/* the workload's own, for the run */
-	uint64_t ga_log_entries;
+	uint64_t ga_log_entries, ga_log_unknown;
+	uint64_t vms_created, vms_destroyed;	/* long-lived and churned */
 	char failure[256];
 	struct host_mutex fail_lock;
 	bool tracing;

@@ -8,8 +8,11 @@
  * storms) and exactly-once accounting stays exact.  A vCPU waiting for an
  * interrupt halts through the hypervisor; one waiting for a credit spins.
  */
+#include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <vintc/amd_iommu.h>
 #include <vintc/avic_cpu.h>
 
 #include "sim_priv.h"
@@ -283,17 +286,107 @@ static bool gic_device_done(struct sim_device *d)
 /* ---- churn: all-to-all traffic while a device thread makes and breaks VMs ---- */
 
 /*
- * One churn cycle: a fresh two-vCPU VM on random host CPUs, a few IPIs
- * between its vCPUs through the same ICR model, then destroy.  Its IDs,
- * tables and backing pages come and go while the long-lived VMs' senders
- * walk theirs.
+ * Device 0 churns VMs; device 1 is the IOMMU's GA-log interrupt thread.
+ * The GA-log interrupt only marks the log pending and device 1 drains it
+ * later, as a threaded interrupt handler would, so its GA-tag lookups
+ * (under the ID space's read lock) race the churned VMs' teardown: a VM
+ * may leave the lookup (pre-destroy) between the IOMMU logging its tag
+ * and the notifier resolving it, which must then find nothing.
  */
-static bool churn_device_step(struct sim_device *d)
+#define CHURN_DEVID   0x100U	/* the churned VMs' device: one IRT, two IRTEs */
+#define CHURN_VECTOR  0x50U
+
+struct churn {
+	struct amd_iommu *iommu;
+	struct avic_ga_log *log;
+	uint64_t *irt;			/* 256 x 16 B; the churner owns entries 0 and 1 */
+	uint32_t pending;		/* GA-log interrupt raised, not yet handled */
+};
+
+static void churn_ga_irq(struct amd_iommu *iommu, void *arg)
+{
+	struct churn *c = arg;
+
+	(void)iommu;
+	__atomic_store_n(&c->pending, 1, __ATOMIC_RELEASE);
+}
+
+static void churn_overflow(void *arg)
+{
+	struct sim *s = arg;
+
+	for (uint32_t i = 0; i < s->nvcpus; i++)
+		vcpu_wake(s->vcpus[i].vcpu);
+}
+
+static int churn_setup(struct sim *s)
+{
+	struct churn *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	s->wl_state = c;
+	c->irt = host_pages_alloc(HOST_TAG_MISC, 0, "sim.churn_irt");
+	if (!c->irt)
+		return -ENOMEM;
+	r = amd_iommu_create(&c->iommu);
+	/* The churned VMs take their IDs from the process-wide space: NULL. */
+	if (!r)
+		r = avic_ga_log_init_cb(c->iommu, NULL, churn_overflow, s, &c->log);
+	if (!r)
+		r = amd_iommu_set_irt(c->iommu, CHURN_DEVID, host_pa(c->irt), 2);
+	if (!r)
+		amd_iommu_set_ga_log_handler(c->iommu, churn_ga_irq, c);
+	return r;
+}
+
+static void churn_teardown(struct sim *s)
+{
+	struct churn *c = s->wl_state;
+
+	if (!c)
+		return;
+	if (c->log)
+		avic_ga_log_destroy(c->log);
+	if (c->iommu)
+		amd_iommu_destroy(c->iommu);
+	host_pages_free(c->irt);
+	free(c);
+	s->wl_state = NULL;
+}
+
+static void churn_sync(struct sim *s)
+{
+	struct churn *c = s->wl_state;
+	struct avic_ga_log_stats ls;
+
+	if (!c || !c->log)
+		return;
+	avic_ga_log_stats(c->log, &ls);
+	s->ga_log_entries = ls.entries;
+	s->ga_log_unknown = ls.unknown;
+}
+
+/*
+ * One churn cycle: a fresh two-vCPU VM on random host CPUs, its vCPUs'
+ * IRTEs attached, a few IPIs between its vCPUs through the same ICR model,
+ * a device interrupt to vCPU 0 while it blocks (IRR set, GA log entry
+ * naming its tag), then destroy.  Its IDs, tables and backing pages come
+ * and go while the long-lived VMs' senders walk theirs and device 1's
+ * notifier resolves the tag.  The device interrupt is sent from this
+ * thread, before the teardown: the backing page must not be freed under
+ * an IOMMU write (the completion wait the model does not have).
+ */
+static bool churn_cycle(struct sim_device *d)
 {
 	struct sim *s = d->s;
+	struct churn *c = s->wl_state;
 	struct vm_config cfg = { .arch = VM_ARCH_AVIC, .avic.model = s->o->model };
 	struct vcpu *vc[2];
 	struct vm *vm;
+	bool ok = true;
+	int vec;
 
 	if (!d->to_send)
 		return false;
@@ -301,39 +394,91 @@ static bool churn_device_step(struct sim_device *d)
 		sim_fail(s, "churn: vm_create failed");
 		return false;
 	}
-	for (int i = 0; i < 2; i++) {
+	__atomic_add_fetch(&s->vms_created, 1, __ATOMIC_RELAXED);
+	for (int i = 0; ok && i < 2; i++) {
 		if (vcpu_create(vm, (uint32_t)i, &vc[i]) ||
-		    vcpu_load(vc[i], (int)(sim_rand(&d->rng) % s->o->host_cpus))) {
+		    vcpu_load(vc[i], (int)(sim_rand(&d->rng) % s->o->host_cpus)) ||
+		    avic_irte_attach(vc[i], c->irt + 2 * i, CHURN_VECTOR)) {
 			sim_fail(s, "churn: vCPU %d could not be made", i);
-			vm_destroy(vm);
-			return false;
+			ok = false;
 		}
 	}
-	for (int m = 0; m < 4; m++) {
+	for (int m = 0; ok && m < 4; m++) {
 		struct avic_cpu_opts o = { .current_host_apic_id = (uint32_t)host_cpu_apic_id(vc[0]->cpu) };
 		void *regs = to_avic_vcpu(vc[1])->backing;
 		struct avic_cpu_ipi out;
-		int vec;
 
 		__atomic_add_fetch(&s->sent, 1, __ATOMIC_SEQ_CST);
 		avic_cpu_icr_write(&to_avic_vcpu(vc[0])->vmcb, (1ULL << 56) | (0x40 + m), &o, &out);
 		vec = vlapic_accept(regs);
 		if (vec != 0x40 + m) {
 			sim_fail(s, "churn: vector %d taken, 0x%x sent", vec, 0x40 + m);
+			ok = false;
 			break;
 		}
 		vlapic_eoi(regs);
 		__atomic_add_fetch(&s->delivered, 1, __ATOMIC_SEQ_CST);
 	}
-	vcpu_put(vc[0]);
-	vcpu_put(vc[1]);
+	if (ok) {
+		/* vCPU 0 halts: IsRun = 0, GALogIntr = 1, so the IOMMU logs its tag. */
+		vcpu_blocking(vc[0]);
+		__atomic_add_fetch(&s->sent, 1, __ATOMIC_SEQ_CST);
+		if (amd_iommu_device_interrupt(c->iommu, CHURN_DEVID, 0)) {
+			sim_fail(s, "churn: device interrupt not posted");
+			ok = false;
+		}
+		vcpu_unblocking(vc[0]);
+		vec = vlapic_accept(to_avic_vcpu(vc[0])->backing);
+		if (ok && vec != (int)CHURN_VECTOR) {
+			sim_fail(s, "churn: vector %d taken, 0x%x posted", vec, CHURN_VECTOR);
+			ok = false;
+		}
+		if (ok) {
+			vlapic_eoi(to_avic_vcpu(vc[0])->backing);
+			__atomic_add_fetch(&s->delivered, 1, __ATOMIC_SEQ_CST);
+		}
+	}
+	/*
+	 * Give the notifier a random head start, from none to a few time
+	 * slices, so that its look-up lands before, during and after the
+	 * VM leaves the lookup.  (Seeded runs have one thread: no waiting.)
+	 */
+	for (uint64_t k = sim_rand(&d->rng) % 64; !s->o->deterministic && k &&
+	     __atomic_load_n(&c->pending, __ATOMIC_ACQUIRE); k--)
+		sched_yield();
+	for (uint32_t i = 0; i < vm_nr_vcpus(vm); i++)
+		vcpu_put(vm_get_vcpu(vm, i));
+	/* Leaves the GA-tag lookup first, then detaches the IRTEs, then frees. */
 	vm_destroy(vm);
-	WRITE_ONCE(d->to_send, d->to_send - 1);
+	__atomic_add_fetch(&s->vms_destroyed, 1, __ATOMIC_RELAXED);
+	if (ok)
+		WRITE_ONCE(d->to_send, d->to_send - 1);
+	return ok;
+}
+
+/* Device 1: the GA-log interrupt thread, running behind the IOMMU. */
+static bool churn_notifier_step(struct sim_device *d)
+{
+	struct churn *c = d->s->wl_state;
+
+	if (!__atomic_exchange_n(&c->pending, 0, __ATOMIC_ACQ_REL))
+		return false;
+	avic_ga_log_process(c->log);
 	return true;
+}
+
+static bool churn_device_step(struct sim_device *d)
+{
+	return d->idx ? churn_notifier_step(d) : churn_cycle(d);
 }
 
 static bool churn_device_done(struct sim_device *d)
 {
+	struct churn *c = d->s->wl_state;
+
+	if (d->idx)
+		return !READ_ONCE(d->s->devs[0].to_send) &&
+		       !__atomic_load_n(&c->pending, __ATOMIC_ACQUIRE);
 	return !READ_ONCE(d->to_send);
 }
 
@@ -371,9 +516,10 @@ static const struct sim_workload workloads[] = {
 	{ .name = "self-ipi", .arch = VM_ARCH_AVIC, .devices = 0, .setup_vm = NULL,
 	  .guest_step = self_step, .on_irq = credit_to_sender, .device_step = no_device_step,
 	  .device_done = no_device_done, .vcpu_done = sender_done },
-	{ .name = "churn", .arch = VM_ARCH_AVIC, .devices = 1, .setup_vm = NULL,
+	{ .name = "churn", .arch = VM_ARCH_AVIC, .devices = 2, .setup_vm = NULL,
 	  .guest_step = all_to_all_step, .on_irq = credit_to_sender, .device_step = churn_device_step,
-	  .device_done = churn_device_done, .vcpu_done = sender_done },
+	  .device_done = churn_device_done, .vcpu_done = sender_done,
+	  .setup_run = churn_setup, .teardown_run = churn_teardown, .sync = churn_sync },
 	{ .name = "gicv5-spi", .arch = VM_ARCH_GICV5, .devices = 2, .setup_vm = gic_setup,
 	  .guest_step = gic_guest_step, .on_irq = gic_irq, .device_step = gic_device_step,
 	  .device_done = gic_device_done, .vcpu_done = always_done },

@@ -43,6 +43,13 @@ struct sim_opts {
 	bool omit_blocking_barrier;
 	const char *trace_path;		/* Perfetto/Chrome trace-event JSON, or NULL */
 	uint64_t watchdog_ms;		/* free mode: a halt this long with a pending interrupt is a lost wake-up; default 2000 */
+	/*
+	 * Soak: 0 runs the workload once.  N > 0 builds, runs and tears the
+	 * machine down again and again (each run `messages` long; seeded runs
+	 * use seed, seed + 1, ...) until N seconds have passed or a run fails,
+	 * and reports the totals (latency percentiles: the worst run's).
+	 */
+	uint64_t seconds;
 };
 
 struct sim_result {
@@ -61,6 +68,9 @@ struct sim_result {
 	bool watchdog_fired;
 	char failure[256];		/* empty on success */
 	double seconds;
+	uint64_t runs;			/* machines built and torn down (1 unless opts.seconds) */
+	uint64_t vms_created, vms_destroyed;	/* every VM, long-lived and churned */
+	uint64_t ga_log_unknown;	/* GA log entries whose VM was gone by the notifier */
 };
 
 void sim_default_opts(struct sim_opts *o);

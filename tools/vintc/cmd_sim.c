@@ -21,6 +21,7 @@
 #define SIM_MAX_HOST_CPUS	HOST_MAX_CPUS
 #define SIM_MAX_MESSAGES	1000000000ULL
 #define SIM_MAX_WATCHDOG_MS	600000ULL
+#define SIM_MAX_SECONDS		604800ULL	/* --seconds: a week */
 #define SIM_MAX_TOTAL_VCPUS	4096U	/* --vms x --vcpus */
 #define SIM_CLUSTER_MAX_VCPUS	60U	/* xAPIC cluster mode: 15 clusters of 4 */
 #define SIM_JSON_SIZE		4096
@@ -72,7 +73,7 @@ void cmd_sim_usage(FILE *f)
 {
 	fputs("usage: vintc sim WORKLOAD [--vms N] [--vcpus N] [--host-cpus N] [--messages N]\n"
 	      "                 [--seed N] [--x2avic|--x2avic-4k] [--no-ipiv] [--erratum-1235]\n"
-	      "                 [--watchdog-ms N] [--json] [--trace FILE]\n"
+	      "                 [--watchdog-ms N] [--seconds N] [--json] [--trace FILE]\n"
 	      "\n"
 	      "Deliver interrupts end to end on model vCPUs.  Each vCPU runs a small guest\n"
 	      "program and takes interrupts at instruction boundaries from its vAPIC\n"
@@ -103,11 +104,19 @@ void cmd_sim_usage(FILE *f)
 	      "                    doorbell nor exits: a halting target is never woken\n"
 	      "  --watchdog-ms N   free-running mode: a vCPU halted this long with an\n"
 	      "                    interrupt pending is a lost wake-up, 1..600000\n"
-	      "                    (default 2000)\n"
+"                    (default 2000)\n"
+	      "  --seconds N       soak: build, run and tear down the machine again and\n"
+	      "                    again (each run --messages long; with --seed S, seeds S,\n"
+	      "                    S+1, ...) until N seconds have passed or a run fails,\n"
+	      "                    1..604800; the result is the totals over every run\n"
+	      "                    (latency: the worst run's), plus runs, VMs created and\n"
+	      "                    destroyed; --trace keeps the last run's\n"
 	      "  --json            the result as one JSON object on one line:\n"
 	      "                      workload, sent, delivered, merged, lost, doorbells,\n"
 	      "                      incomplete_ipi (count per cause), ga_log_entries,\n"
 	      "                      wakeups, latency_ns {p50, p99, max}, leaked_pages,\n"
+	      "                      leaked_bytes, runs, vms_created, vms_destroyed,\n"
+	      "                      ga_log_unknown (GA log entries whose VM was gone),\n"
 	      "                      failure (\"\" on success)\n"
 	      "                    default: a summary\n"
 	      "  --trace FILE      write a Chrome/Perfetto trace-event JSON file: open it in\n"
@@ -206,7 +215,10 @@ static void sim_print(const struct sim_opts *o, const struct sim_result *r)
 	printf("  incomplete IPIs   %" PRIu64 "\n", incomplete);
 	for (size_t i = 0; i < ARRAY_SIZE(r->incomplete_ipi); i++)
 		printf("    %-22s  %" PRIu64 "\n", sim_cause_names[i], r->incomplete_ipi[i]);
-	printf("  GA-log entries    %" PRIu64 "\n", r->ga_log_entries);
+	printf("  GA-log entries    %" PRIu64 " (%" PRIu64 " naming a VM already gone)\n",
+	       r->ga_log_entries, r->ga_log_unknown);
+	printf("  VMs               %" PRIu64 " created, %" PRIu64 " destroyed, %" PRIu64 " run(s)\n",
+	       r->vms_created, r->vms_destroyed, r->runs);
 	printf("  wake-ups          %" PRIu64 "\n", r->wakeups);
 	printf("  latency           p50 %" PRIu64 " %s, p99 %" PRIu64 " %s, max %" PRIu64 " %s\n",
 	       r->lat_p50, unit, r->lat_p99, unit, r->lat_max, unit);
@@ -227,7 +239,7 @@ static void sim_print(const struct sim_opts *o, const struct sim_result *r)
 
 /* Numbers are checked after the loop, so a bad one is reported once. */
 struct sim_args {
-	const char *vms, *vcpus, *host_cpus, *messages, *seed, *watchdog;
+	const char *vms, *vcpus, *host_cpus, *messages, *seed, *watchdog, *seconds;
 	bool x2, x2_4k, json;
 };
 
@@ -261,6 +273,8 @@ static int sim_parse(int argc, char **argv, struct sim_opts *o, bool *json)
 			val = &sa.seed;
 		else if (args_is(&a, "--watchdog-ms"))
 			val = &sa.watchdog;
+		else if (args_is(&a, "--seconds"))
+			val = &sa.seconds;
 		else if (args_is(&a, "--trace"))
 			val = &o->trace_path;
 		if (val) {
@@ -302,7 +316,8 @@ static int sim_parse(int argc, char **argv, struct sim_opts *o, bool *json)
 	    sim_num("--host-cpus", sa.host_cpus, 1, SIM_MAX_HOST_CPUS, &host_cpus) ||
 	    sim_num("--messages", sa.messages, 1, SIM_MAX_MESSAGES, &o->messages) ||
 	    sim_num("--seed", sa.seed, 0, UINT64_MAX, &o->seed) ||
-	    sim_num("--watchdog-ms", sa.watchdog, 1, SIM_MAX_WATCHDOG_MS, &watchdog))
+	    sim_num("--watchdog-ms", sa.watchdog, 1, SIM_MAX_WATCHDOG_MS, &watchdog) ||
+	    sim_num("--seconds", sa.seconds, 1, SIM_MAX_SECONDS, &o->seconds))
 		return CLI_EXIT_USAGE;
 	o->vms = (uint32_t)vms;
 	o->vcpus = (uint32_t)vcpus;
