@@ -137,7 +137,9 @@ static void timer_expire(struct vkvm_lapic *l, uint64_t now, int *vec)
 			if (t->deadline_ns <= now)
 				t->deadline_ns = now + t->period_ns;
 		} else {
+			/* One-shot, or a TSC deadline: IA32_TSC_DEADLINE reads 0 now. */
 			t->deadline_ns = 0;
+			t->tsc_deadline = 0;
 		}
 		count(&l->st.timer_fires, 1);
 		if (!(lvtt & APIC_LVT_MASKED) && (lvtt & LVT_VECTOR_MASK) >= 16)
@@ -213,13 +215,64 @@ static bool timer_reg(uint32_t off)
 	return off == APIC_LVTT || off == APIC_TMICT || off == APIC_TDCR || off == APIC_SPIV;
 }
 
+/*
+ * LVTT written (timer_lock held): a change of timer mode disarms the timer,
+ * as on hardware; a deadline armed in the old mode must not fire in the new.
+ */
+static void timer_mode_update(struct vkvm_lapic *l, uint32_t idx, uint32_t old_lvtt)
+{
+	struct vkvm_timer *t = &l->timers[idx];
+	uint32_t lvtt = reg_load(regs_of(l, idx), APIC_LVTT);
+
+	if ((lvtt ^ old_lvtt) & LVT_TIMER_MODE_MASK) {
+		t->deadline_ns = 0;
+		t->tsc_deadline = 0;
+	}
+}
+
+void vkvm_lapic_tsc_deadline(struct vkvm_lapic *l, uint32_t idx, bool write, uint64_t *val,
+			     uint64_t guest_tsc, uint64_t tsc_khz)
+{
+	struct vkvm_timer *t = &l->timers[idx];
+	bool deadline_mode;
+
+	pthread_mutex_lock(&l->timer_lock);
+	deadline_mode = (reg_load(regs_of(l, idx), APIC_LVTT) & LVT_TIMER_MODE_MASK) ==
+			LVT_TIMER_TSC_DEADLINE;
+	if (!write) {
+		*val = deadline_mode ? t->tsc_deadline : 0;
+	} else if (deadline_mode) {
+		t->tsc_deadline = *val;
+		t->deadline_ns = 0;
+		if (*val) {
+			uint64_t delta = *val > guest_tsc ? *val - guest_tsc : 0;
+
+			/* TSC ticks to ns: tsc_khz ticks per microsecond / 1000. */
+			if (!tsc_khz)
+				tsc_khz = 1000000;	/* 1 GHz if KVM will not say */
+			if (delta > UINT64_MAX / 1000000)
+				delta = UINT64_MAX / 1000000;
+			t->deadline_ns = mono_ns() + delta * 1000000 / tsc_khz;
+			if (!t->deadline_ns)
+				t->deadline_ns = 1;
+			pthread_cond_signal(&l->timer_cond);
+		}
+	}
+	pthread_mutex_unlock(&l->timer_lock);
+}
+
 int vkvm_lapic_init(struct vkvm_lapic *l, uint32_t nr, char *why, size_t why_size)
 {
 	struct vm_config cfg = {
 		.arch = VM_ARCH_AVIC,
 		.max_vcpus = nr,
 		.max_vcpu_ids = nr,
-		.avic.model = AVIC_MODEL_XAVIC,
+		/*
+		 * x2AVIC: xAPIC guests run on it unchanged, and a vCPU may
+		 * switch to x2APIC mode when the probe (kvm/probe.c) let the
+		 * runner advertise it.
+		 */
+		.avic.model = AVIC_MODEL_X2AVIC,
 	};
 	int ret;
 
@@ -245,6 +298,8 @@ int vkvm_lapic_init(struct vkvm_lapic *l, uint32_t nr, char *why, size_t why_siz
 		}
 		/* APIC ID i, flat DFR, software-disabled, every LVT masked. */
 		vlapic_reset(regs_of(l, i), i);
+		l->apic_base[i] = VKVM_APIC_BASE | MSR_IA32_APICBASE_ENABLE |
+				  (i == 0 ? MSR_IA32_APICBASE_BSP : 0);
 		l->nr = i + 1;
 	}
 	return 0;
@@ -335,15 +390,19 @@ bool vkvm_lapic_access(struct vkvm_lapic *l, uint32_t idx, uint32_t off, bool wr
 	}
 	if (vlapic_avic_access_class(off) == VLAPIC_AVIC_TRAP) {
 		bool timer = timer_reg(off);
+		uint32_t old_lvtt;
 
 		/* The timer thread reads LVTT (SVR masks it) under timer_lock. */
 		if (timer)
 			pthread_mutex_lock(&l->timer_lock);
+		old_lvtt = reg_load(regs, APIC_LVTT);
 		/* The silicon stored it and advanced RIP; then the trap exit. */
 		__atomic_store_n(apic_reg(regs, off), *val, __ATOMIC_RELEASE);
 		avic_handle_unaccelerated_access(vcpu, info1, NULL);
 		if (off == APIC_TMICT)
 			timer_arm(l, idx);
+		if (off == APIC_LVTT)
+			timer_mode_update(l, idx, old_lvtt);
 		if (timer)
 			pthread_mutex_unlock(&l->timer_lock);
 		return false;
@@ -370,6 +429,9 @@ uint64_t vkvm_lapic_cr8(struct vkvm_lapic *l, uint32_t idx)
 
 bool vkvm_lapic_deliverable(struct vkvm_lapic *l, uint32_t idx)
 {
+	/* A hardware-disabled APIC (APIC_BASE.EN = 0) takes no interrupts. */
+	if (!(l->apic_base[idx] & MSR_IA32_APICBASE_ENABLE))
+		return false;
 	return vlapic_has_deliverable(regs_of(l, idx));
 }
 
@@ -382,13 +444,143 @@ int vkvm_lapic_accept(struct vkvm_lapic *l, uint32_t idx)
 	return vec;
 }
 
+/* x2APIC mode: the 32-bit ID and the LDR derived from it (cluster, bit). */
+static void x2apic_ids(struct vkvm_lapic *l, uint32_t idx)
+{
+	void *regs = regs_of(l, idx);
+
+	__atomic_store_n(apic_reg(regs, APIC_ID), idx, __ATOMIC_RELEASE);
+	__atomic_store_n(apic_reg(regs, APIC_LDR), ((idx >> 4) << 16) | (1U << (idx & 0xF)),
+			 __ATOMIC_RELEASE);
+}
+
 void vkvm_lapic_reset(struct vkvm_lapic *l, uint32_t idx)
 {
 	pthread_mutex_lock(&l->timer_lock);
 	vlapic_reset(regs_of(l, idx), idx);
 	memset(&l->timers[idx], 0, sizeof(l->timers[idx]));
+	/* INIT leaves IA32_APIC_BASE alone: an x2APIC stays in x2APIC mode. */
+	if (vkvm_lapic_x2apic(l, idx))
+		x2apic_ids(l, idx);
 	pthread_mutex_unlock(&l->timer_lock);
-	avic_handle_ldr_update(l->vcpus[idx]);
+	if (!vkvm_lapic_x2apic(l, idx))
+		avic_handle_ldr_update(l->vcpus[idx]);
+}
+
+bool vkvm_lapic_x2apic(struct vkvm_lapic *l, uint32_t idx)
+{
+	return (l->apic_base[idx] & (MSR_IA32_APICBASE_ENABLE | MSR_IA32_APICBASE_EXTD)) ==
+	       (MSR_IA32_APICBASE_ENABLE | MSR_IA32_APICBASE_EXTD);
+}
+
+bool vkvm_lapic_mmio_enabled(struct vkvm_lapic *l, uint32_t idx)
+{
+	return (l->apic_base[idx] & (MSR_IA32_APICBASE_ENABLE | MSR_IA32_APICBASE_EXTD)) ==
+	       MSR_IA32_APICBASE_ENABLE;
+}
+
+/*
+ * KVM validated the transition (reserved bits, EXTD only with CPUID's
+ * x2APIC bit, no x2APIC -> xAPIC without disabling first); the model
+ * follows it.  Disabling resets the APIC, as on hardware; entering x2APIC
+ * mode makes the ID 32 bits wide and the LDR read-only and derived, and
+ * switches the AVIC vCPU to x2AVIC mode (logical IDs no longer looked up).
+ */
+void vkvm_lapic_set_base(struct vkvm_lapic *l, uint32_t idx, uint64_t apic_base)
+{
+	uint64_t old = l->apic_base[idx];
+
+	if (old == apic_base)
+		return;
+	l->apic_base[idx] = apic_base;
+	if (!(apic_base & MSR_IA32_APICBASE_ENABLE)) {
+		if (old & MSR_IA32_APICBASE_EXTD)
+			(void)avic_set_x2apic_mode(l->vcpus[idx], false);
+		vkvm_lapic_reset(l, idx);
+		return;
+	}
+	if ((apic_base & MSR_IA32_APICBASE_EXTD) && !(old & MSR_IA32_APICBASE_EXTD)) {
+		pthread_mutex_lock(&l->timer_lock);
+		x2apic_ids(l, idx);
+		pthread_mutex_unlock(&l->timer_lock);
+		(void)avic_set_x2apic_mode(l->vcpus[idx], true);
+	}
+}
+
+/* x2APIC registers, by xAPIC offset: which exist for RDMSR and WRMSR. */
+static bool x2apic_readable(uint32_t off)
+{
+	switch (off) {
+	case APIC_ID: case APIC_LVR: case APIC_TASKPRI: case APIC_PROCPRI: case APIC_LDR:
+	case APIC_SPIV: case APIC_ESR: case APIC_ICR: case APIC_LVTT: case APIC_LVTTHMR:
+	case APIC_LVTPC: case APIC_LVT0: case APIC_LVT1: case APIC_LVTERR: case APIC_TMICT:
+	case APIC_TMCCT: case APIC_TDCR:
+		return true;
+	}
+	return (off >= APIC_ISR && off < APIC_ESR);	/* ISR, TMR, IRR */
+}
+
+static bool x2apic_writable(uint32_t off)
+{
+	switch (off) {
+	case APIC_TASKPRI: case APIC_EOI: case APIC_SPIV: case APIC_ESR: case APIC_ICR:
+	case APIC_LVTT: case APIC_LVTTHMR: case APIC_LVTPC: case APIC_LVT0: case APIC_LVT1:
+	case APIC_LVTERR: case APIC_TMICT: case APIC_TDCR: case APIC_SELF_IPI:
+		return true;
+	}
+	return false;
+}
+
+int vkvm_lapic_msr(struct vkvm_lapic *l, uint32_t idx, uint32_t msr, bool write,
+		   uint64_t *val)
+{
+	void *regs = regs_of(l, idx);
+	uint32_t off, v32;
+
+	if (msr < X2APIC_MSR_FIRST || msr > X2APIC_MSR_LAST || !vkvm_lapic_x2apic(l, idx))
+		return -EINVAL;
+	off = (msr - X2APIC_MSR_FIRST) << 4;
+	if (!write) {
+		if (!x2apic_readable(off))
+			return -EINVAL;
+		if (off == APIC_ICR) {
+			/* One 64-bit register: the destination is ICR2's word. */
+			count(&l->st.reads[off >> 4], 1);
+			*val = ((uint64_t)reg_load(regs, APIC_ICR2) << 32) | reg_load(regs, APIC_ICR);
+			return 0;
+		}
+		vkvm_lapic_access(l, idx, off, false, &v32);
+		*val = v32;
+		return 0;
+	}
+	/*
+	 * Bits 63:32 are reserved everywhere but in ICR; EOI and ESR take
+	 * only 0 and SELF_IPI only a vector: anything else is #GP, which the
+	 * xAPIC page could only ignore.
+	 */
+	if (!x2apic_writable(off) || (off != APIC_ICR && (*val >> 32)) ||
+	    ((off == APIC_EOI || off == APIC_ESR) && *val) ||
+	    (off == APIC_SELF_IPI && (*val & ~0xFFULL)))
+		return -EINVAL;
+	v32 = (uint32_t)*val;
+	if (off == APIC_SELF_IPI) {
+		count(&l->st.writes[off >> 4], 1);
+		/* x2AVIC accelerates it: IRR set, nothing else to do for self. */
+		if (v32 >= 16) {
+			count(&l->st.ipis, 1);
+			count(&l->st.ipi_accelerated, 1);
+			avic_deliver(l->vcpus[idx], (uint8_t)v32);
+			return 0;
+		}
+		/* An illegal vector goes the ICR way, to ESR. */
+		__atomic_store_n(apic_reg(regs, APIC_ICR2), 0, __ATOMIC_RELEASE);
+		off = APIC_ICR;
+		v32 |= APIC_SH_SELF << 18;
+	} else if (off == APIC_ICR) {
+		__atomic_store_n(apic_reg(regs, APIC_ICR2), (uint32_t)(*val >> 32),
+				 __ATOMIC_RELEASE);
+	}
+	return vkvm_lapic_access(l, idx, off, true, &v32) ? 1 : 0;
 }
 
 void vkvm_lapic_stats(struct vkvm_lapic *l, struct vkvm_apic_stats *out)

@@ -28,6 +28,7 @@
 struct vkvm_timer {
 	uint64_t deadline_ns;
 	uint64_t period_ns;		/* one whole count: initial * divisor */
+	uint64_t tsc_deadline;		/* IA32_TSC_DEADLINE as armed, 0: disarmed */
 	uint32_t initial, divisor;
 };
 
@@ -56,6 +57,13 @@ struct vkvm_lapic {
 	pthread_t timer_thread;
 	bool timer_running, timer_stop;
 	struct vkvm_timer timers[VKVM_MAX_CPUS];
+
+	/*
+	 * IA32_APIC_BASE as KVM last reported it (run->apic_base): EN and
+	 * EXTD decide between xAPIC MMIO, x2APIC MSRs and a disabled APIC.
+	 * Written and read by vCPU idx's own thread only.
+	 */
+	uint64_t apic_base[VKVM_MAX_CPUS];
 };
 
 /* The VM and nr vCPUs, each with a reset APIC; -errno and why on failure. */
@@ -72,6 +80,28 @@ void vkvm_lapic_timer_stop(struct vkvm_lapic *l);
  */
 bool vkvm_lapic_access(struct vkvm_lapic *l, uint32_t idx, uint32_t off, bool write,
 		       uint32_t *val);
+
+/*
+ * A RDMSR or WRMSR by vCPU idx to an x2APIC MSR (0x800-0x8FF).  Returns
+ * -EINVAL when the architecture raises #GP (not in x2APIC mode, no such
+ * register, a write to a read-only one, a read of a write-only one,
+ * reserved bits set), 1 when a write changed TPR (mirror it into CR8),
+ * else 0.
+ */
+int vkvm_lapic_msr(struct vkvm_lapic *l, uint32_t idx, uint32_t msr, bool write,
+		   uint64_t *val);
+/*
+ * IA32_TSC_DEADLINE.  guest_tsc is the guest's TSC now and tsc_khz its
+ * rate; a write arms (0 disarms) only in TSC-deadline mode and is ignored
+ * otherwise; a read gives the armed deadline, 0 once it fired.
+ */
+void vkvm_lapic_tsc_deadline(struct vkvm_lapic *l, uint32_t idx, bool write, uint64_t *val,
+			     uint64_t guest_tsc, uint64_t tsc_khz);
+/* IA32_APIC_BASE as KVM reports it after an exit: follow EN and EXTD. */
+void vkvm_lapic_set_base(struct vkvm_lapic *l, uint32_t idx, uint64_t apic_base);
+/* The xAPIC page answers (EN = 1, EXTD = 0); otherwise MMIO is unbacked. */
+bool vkvm_lapic_mmio_enabled(struct vkvm_lapic *l, uint32_t idx);
+bool vkvm_lapic_x2apic(struct vkvm_lapic *l, uint32_t idx);
 
 /* CR8 as KVM last stored it becomes TPR[7:4]; PPR follows. */
 void vkvm_lapic_set_cr8(struct vkvm_lapic *l, uint32_t idx, uint64_t cr8);

@@ -44,6 +44,7 @@
 #include <vintc/kvm_run.h>
 
 #include "lapic.h"
+#include "probe.h"
 
 void vkvm_default_opts(struct vkvm_opts *o)
 {
@@ -156,6 +157,8 @@ struct vkvm {
 	struct vkvm_lapic lapic;
 	bool lapic_ready;
 	bool kernel_chip;		/* VKVM_IRQCHIP_KERNEL: no lapic at all */
+	struct vkvm_msr_probe msrs;	/* what the userspace APIC serves as MSRs */
+	uint64_t tsc_khz;		/* the guest TSC's rate, for TSC deadlines */
 	const struct mboot_layout *lay;
 	struct vkvm_result *r;
 	sigset_t inside;		/* signal mask inside KVM_RUN */
@@ -635,9 +638,9 @@ static int add_slot(struct vkvm *v, uint32_t slot, uint64_t gpa, uint64_t size, 
  * - the initial APIC ID is the vCPU index: leaf 1 EBX[31:24] and, when
  *   leaf 0xB exists, its EDX (x2APIC ID) in every subleaf; it must agree
  *   with the APIC ID register the guest reads, which is the index too;
- * - --irqchip=avic hides TSC-deadline (leaf 1 ECX[24]) and x2APIC (leaf 1
- *   ECX[21]): without KVM's LAPIC the deadline MSR is dropped by KVM and
- *   the model serves only the xAPIC MMIO page so far;
+ * - --irqchip=avic advertises x2APIC (leaf 1 ECX[21]) and TSC-deadline
+ *   (leaf 1 ECX[24]) only when the start-up probe (kvm/probe.c) saw this
+ *   kernel hand their MSRs to userspace; otherwise KVM would drop them;
  * - both hide the KVM paravirtual features that assume KVM's own LAPIC
  *   (PV EOI and PV send-IPI in leaf 0x40000001 EAX): under avic KVM has no
  *   LAPIC to back them, and hiding them under kernel keeps the guest on the
@@ -678,8 +681,10 @@ static int cpuid_set(struct vkvm *v, struct vkvm_cpu *c, const struct kvm_cpuid2
 		switch (e->function) {
 		case 1:
 			e->ebx = (e->ebx & 0x00ffffffU) | (c->idx << 24);
-			if (!v->kernel_chip)
-				e->ecx &= ~(CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE);
+			if (!v->kernel_chip && !v->msrs.x2apic)
+				e->ecx &= ~CPUID_1_ECX_X2APIC;
+			if (!v->kernel_chip && !v->msrs.tsc_deadline)
+				e->ecx &= ~CPUID_1_ECX_TSC_DEADLINE;
 			break;
 		case 0xb:
 			e->edx = c->idx;
@@ -692,6 +697,31 @@ static int cpuid_set(struct vkvm *v, struct vkvm_cpu *c, const struct kvm_cpuid2
 	if (ioctl(c->fd, KVM_SET_CPUID2, cpuid) < 0)
 		return say(why, why_size, -errno, "KVM_SET_CPUID2 on vCPU %u: %s", c->idx,
 			   strerror(errno));
+	return 0;
+}
+
+/*
+ * IA32_APIC_BASE at reset: the default base, enabled, BSP on vCPU 0.
+ * Without an in-kernel LAPIC KVM keeps the MSR but does not reset it, so
+ * the runner does; the userspace APIC starts from the same value.
+ */
+static int set_apic_base(struct vkvm_cpu *c, char *why, size_t why_size)
+{
+	struct kvm_sregs sregs;
+	int tsc_khz;
+
+	if (c->v->kernel_chip)
+		return 0;
+	if (ioctl(c->fd, KVM_GET_SREGS, &sregs) < 0)
+		return say(why, why_size, -errno, "KVM_GET_SREGS: %s", strerror(errno));
+	sregs.apic_base = VKVM_APIC_BASE | MSR_IA32_APICBASE_ENABLE |
+			  (c->idx == 0 ? MSR_IA32_APICBASE_BSP : 0);
+	if (ioctl(c->fd, KVM_SET_SREGS, &sregs) < 0)
+		return say(why, why_size, -errno, "KVM_SET_SREGS (APIC base): %s",
+			   strerror(errno));
+	tsc_khz = ioctl(c->fd, KVM_GET_TSC_KHZ, 0);
+	if (tsc_khz > 0)
+		c->v->tsc_khz = (uint64_t)tsc_khz;
 	return 0;
 }
 
@@ -731,6 +761,15 @@ static int setup_vm(struct vkvm *v, char *why, size_t why_size)
 			       v->ram_size - VKVM_APIC_BASE - VKVM_APIC_SIZE, why, why_size);
 	if (ret)
 		return ret;
+	/*
+	 * The userspace APIC's MSRs: only what the probe saw delivered, and
+	 * only if this VM takes the same set-up.
+	 */
+	if (!v->kernel_chip) {
+		(void)vkvm_msr_probe(&v->msrs);
+		if ((v->msrs.x2apic || v->msrs.tsc_deadline) && vkvm_msr_exits_enable(v->vm_fd))
+			memset(&v->msrs, 0, sizeof(v->msrs));
+	}
 	size = ioctl(v->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (size < (int)sizeof(struct kvm_run))
 		return say(why, why_size, size < 0 ? -errno : -EINVAL,
@@ -761,6 +800,8 @@ static int setup_vm(struct vkvm *v, char *why, size_t why_size)
 			break;
 		}
 		ret = cpuid_set(v, c, sup, cpuid, why, why_size);
+		if (!ret)
+			ret = set_apic_base(c, why, why_size);
 		if (!ret)
 			ret = set_signal_mask(v, c->fd, why, why_size);
 		if (ret)
@@ -908,6 +949,55 @@ static bool inject(struct vkvm_cpu *c)
 	return true;
 }
 
+/* The guest's TSC now, for a TSC deadline; 0 if KVM will not say. */
+static uint64_t guest_tsc(struct vkvm_cpu *c)
+{
+	struct {
+		struct kvm_msrs h;
+		struct kvm_msr_entry e;
+	} m;
+
+	memset(&m, 0, sizeof(m));
+	m.h.nmsrs = 1;
+	m.e.index = 0x10;	/* IA32_TIME_STAMP_COUNTER */
+	if (ioctl(c->fd, KVM_GET_MSRS, &m) != 1)
+		return 0;
+	return m.e.data;
+}
+
+/*
+ * An MSR KVM handed to userspace: the x2APIC range and IA32_TSC_DEADLINE
+ * go to the model; anything else is an MSR KVM does not know either, and
+ * gets the #GP KVM itself would raise.
+ */
+static bool handle_msr(struct vkvm_cpu *c)
+{
+	struct vkvm_lapic *l = &c->v->lapic;
+	struct kvm_run *run = c->run;
+	bool write = run->exit_reason == KVM_EXIT_X86_WRMSR;
+	uint32_t msr = run->msr.index;
+	uint64_t val = write ? run->msr.data : 0;
+	int ret = -EINVAL;
+
+	if (c->v->lapic_ready && msr >= X2APIC_MSR_FIRST && msr <= X2APIC_MSR_LAST) {
+		ret = vkvm_lapic_msr(l, c->idx, msr, write, &val);
+		if (ret == 1)
+			run->cr8 = vkvm_lapic_cr8(l, c->idx);
+	} else if (c->v->lapic_ready && msr == VKVM_MSR_TSC_DEADLINE && c->v->msrs.tsc_deadline) {
+		vkvm_lapic_tsc_deadline(l, c->idx, write, &val, guest_tsc(c), c->v->tsc_khz);
+		ret = 0;
+	}
+	if (ret < 0) {
+		count(&c->v->r->msr_gp);
+		run->msr.error = 1;
+		return true;
+	}
+	run->msr.error = 0;
+	if (!write)
+		run->msr.data = val;
+	return true;
+}
+
 /* One exit; returns false when this vCPU must stop. */
 static bool handle_exit(struct vkvm_cpu *c)
 {
@@ -929,8 +1019,10 @@ static bool handle_exit(struct vkvm_cpu *c)
 	case KVM_EXIT_MMIO: {
 		uint64_t gpa = run->mmio.phys_addr;
 
+		/* A disabled or x2APIC-mode APIC leaves the page unbacked. */
 		if (v->lapic_ready && gpa >= VKVM_APIC_BASE &&
-		    gpa < VKVM_APIC_BASE + VKVM_APIC_SIZE) {
+		    gpa < VKVM_APIC_BASE + VKVM_APIC_SIZE &&
+		    vkvm_lapic_mmio_enabled(&v->lapic, c->idx)) {
 			uint32_t off = (uint32_t)(gpa - VKVM_APIC_BASE), val = 0;
 
 			/* Only aligned 32-bit accesses reach a register. */
@@ -954,6 +1046,9 @@ static bool handle_exit(struct vkvm_cpu *c)
 		}
 		return true;
 	}
+	case KVM_EXIT_X86_RDMSR:
+	case KVM_EXIT_X86_WRMSR:
+		return handle_msr(c);
 	case KVM_EXIT_INTR:
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
 	case KVM_EXIT_SET_TPR:
@@ -1069,7 +1164,8 @@ static void cpu_loop(struct vkvm_cpu *c)
 			return;
 		}
 		count_exit(c, run->exit_reason);
-		/* KVM stored the guest's CR8 on exit: TPR follows it. */
+		/* KVM stored the guest's CR8 and APIC base on exit: the APIC follows. */
+		vkvm_lapic_set_base(&v->lapic, c->idx, run->apic_base);
 		vkvm_lapic_set_cr8(&v->lapic, c->idx, run->cr8);
 		if (!handle_exit(c))
 			return;
@@ -1253,6 +1349,8 @@ int vkvm_run_guest(const struct vkvm_opts *o, struct vkvm_result *r,
 		pthread_join(v->timer_thread, NULL);
 	}
 	collect(v, r);
+	r->x2apic = v->kernel_chip || v->msrs.x2apic;
+	r->tsc_deadline = v->kernel_chip || v->msrs.tsc_deadline;
 	ret = v->err;
 	if (ret)
 		say(why, why_size, ret, "%s", v->why);

@@ -3,7 +3,8 @@
  * What an SMP test guest needs below C: a flat GDT (the loader enters with
  * segment caches loaded but no GDT in memory, and the first interrupt
  * reloads CS from it), interrupt stubs for vectors 2 and 32..79 that call
- * irq_handler(vector), and the application processors' real-mode
+ * irq_handler(vector), a #GP stub that resumes gp_handler() bytes past the
+ * faulting instruction, and the application processors' real-mode
  * trampoline.
  *
  * The trampoline is position-independent 16-bit code: the BSP copies
@@ -74,6 +75,7 @@ irq_stub_\vec:
 
 irq_return:
 	popal
+frame_return:
 	/* EIP, CS, EFLAGS -> EFLAGS, EIP, (unused) */
 	pushl	%eax
 	movl	4(%esp), %eax
@@ -85,6 +87,15 @@ irq_return:
 	ret	$4
 
 	irq_stub 2
+
+/* #GP (vector 13, with an error code): skip what gp_handler() says. */
+irq_stub_gp:
+	pushal
+	call	gp_handler
+	addl	%eax, 36(%esp)		/* the saved EIP, above pushal and the error code */
+	popal
+	addl	$4, %esp
+	jmp	frame_return
 	.altmacro
 	.set	v, 32
 	.rept	48
@@ -97,6 +108,9 @@ irq_return:
 	.globl	irq_stub_nmi
 irq_stub_nmi:
 	.long	irq_stub_2
+	.globl	irq_stub_gp_addr
+irq_stub_gp_addr:
+	.long	irq_stub_gp
 	.globl	irq_stubs		/* vectors 32..79 */
 irq_stubs:
 	.macro	stub_addr vec

@@ -14,7 +14,7 @@ struct idt_gate {
 static struct idt_gate idt[IRQ_LAST + 1];
 
 extern const uint32_t irq_stubs[];
-extern const uint32_t irq_stub_nmi;
+extern const uint32_t irq_stub_nmi, irq_stub_gp_addr;
 extern const char ap_tramp_start[], ap_tramp_end[];
 
 void (*ap_entry)(uint32_t apic_id);
@@ -23,6 +23,13 @@ void (*ap_entry)(uint32_t apic_id);
 __attribute__((weak)) void irq_handler(uint32_t vector)
 {
 	(void)vector;
+}
+
+/* A guest that expects no #GP ends the run on one. */
+__attribute__((weak)) uint32_t gp_handler(void)
+{
+	puts("FAIL unexpected #GP\n");
+	guest_exit(2);
 }
 
 static void idt_set(unsigned int vec, uint32_t handler)
@@ -44,6 +51,7 @@ void idt_load(void)
 	/* Filled once by the BSP before any AP exists; filling is idempotent. */
 	if (!idt[IRQ_FIRST].sel) {
 		idt_set(2, irq_stub_nmi);
+		idt_set(13, irq_stub_gp_addr);
 		for (unsigned int v = IRQ_FIRST; v <= IRQ_LAST; v++)
 			idt_set(v, irq_stubs[v - IRQ_FIRST]);
 	}
@@ -58,10 +66,25 @@ void cpu_init(void)
 	apic_write(APIC_SVR, 0x1ff);
 }
 
+uint32_t x2apic_mode;
+
 void apic_send(uint32_t dest, uint32_t icr_lo)
 {
+	if (x2apic_mode) {
+		/* One 64-bit write: the destination is 32 bits wide. */
+		wrmsr(X2APIC_MSR(APIC_ICR), ((uint64_t)dest << 32) | icr_lo);
+		return;
+	}
 	apic_write(APIC_ICR2, dest << 24);
 	apic_write(APIC_ICR, icr_lo);
+}
+
+void apic_eoi(void)
+{
+	if (x2apic_mode)
+		wrmsr(X2APIC_MSR(APIC_EOI), 0);
+	else
+		apic_write(APIC_EOI, 0);
 }
 
 static void delay(unsigned int n)

@@ -50,6 +50,41 @@ static inline void outw(uint16_t port, uint16_t v)
 	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
 }
 
+static inline uint64_t rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr) : "memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
+			 : "memory");
+}
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t *d)
+{
+	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(0));
+}
+
+#define CPUID_1_ECX_X2APIC	(1U << 21)
+#define CPUID_1_ECX_TSC_DEADLINE (1U << 24)
+#define MSR_APIC_BASE		0x1B
+#define APIC_BASE_EXTD		(1U << 10)
+#define APIC_BASE_EN		(1U << 11)
+#define MSR_TSC_DEADLINE	0x6E0
+#define X2APIC_MSR(off)		(0x800U + ((off) >> 4))
+
 /* ---- the local APIC (xAPIC MMIO) and SMP: guests/lib/cpu.[cS] ---- */
 
 #define APIC_BASE	0xFEE00000U
@@ -57,6 +92,7 @@ static inline void outw(uint16_t port, uint16_t v)
 #define APIC_TPR	0x080
 #define APIC_PPR	0x0A0
 #define APIC_EOI	0x0B0
+#define APIC_LDR	0x0D0
 #define APIC_SVR	0x0F0
 #define APIC_ISR	0x100
 #define APIC_ESR	0x280
@@ -101,7 +137,18 @@ void idt_load(void);
 void cpu_init(void);
 /* Called by the stubs with the vector; the default ignores it. */
 void irq_handler(uint32_t vector);
+/*
+ * Called on #GP; returns how many bytes to skip past the faulting
+ * instruction (2 for RDMSR/WRMSR).  The default prints FAIL and exits.
+ */
+uint32_t gp_handler(void);
+/*
+ * Through the ICR, or with x2apic_mode set (every CPU in x2APIC mode), the
+ * x2APIC ICR MSR with a 32-bit destination.  apic_eoi() likewise.
+ */
+extern uint32_t x2apic_mode;
 void apic_send(uint32_t dest, uint32_t icr_lo);
+void apic_eoi(void);
 /*
  * Copy the real-mode trampoline to tramp (4 KiB aligned, below 1 MiB),
  * then INIT-SIPI-SIPI every other CPU; each runs entry(apic_id) on its own

@@ -124,6 +124,15 @@ static inline uint32_t avic_gatag(uint32_t vm_id, uint32_t vcpu_idx)
 #define APIC_TMICT     0x380
 #define APIC_TMCCT     0x390
 #define APIC_TDCR      0x3E0
+#define APIC_SELF_IPI  0x3F0	/* x2APIC only (MSR 0x83F), write-only */
+
+/* IA32_APIC_BASE (MSR 0x1B) */
+#define MSR_IA32_APICBASE              0x1BU
+#define MSR_IA32_APICBASE_BSP          BIT_ULL(8)
+#define MSR_IA32_APICBASE_EXTD         BIT_ULL(10)	/* x2APIC mode */
+#define MSR_IA32_APICBASE_ENABLE       BIT_ULL(11)
+#define X2APIC_MSR_FIRST               0x800U
+#define X2APIC_MSR_LAST                0x8FFU
 
 /* Offset of the word holding vector v in a 256-bit register (ISR/TMR/IRR). */
 #define APIC_VECTOR_WORD(base, v)      ((base) + (((v) >> 5) << 4))

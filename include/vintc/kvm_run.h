@@ -117,9 +117,12 @@ struct vkvm_result {
 	uint64_t port_reads, port_writes;	/* unclaimed ports */
 	uint64_t mmio_reads, mmio_writes;	/* unbacked guest-physical addresses */
 	uint64_t fw_cfg;			/* fw_cfg port accesses */
+	uint64_t msr_gp;		/* MSR exits answered with #GP */
 	double seconds;
 	uint32_t nr_cpus;
 	enum vkvm_irqchip irqchip;
+	/* Advertised in CPUID (always with the kernel irqchip; avic: probed). */
+	bool x2apic, tsc_deadline;
 	struct vkvm_apic_stats apic;	/* all zero with VKVM_IRQCHIP_KERNEL */
 	struct mboot_layout layout;
 };
