@@ -152,6 +152,7 @@ static void *timer_main(void *arg)
 	struct vkvm_lapic *l = arg;
 	int vec[VKVM_MAX_CPUS];
 
+	vkvm_trace_set_track(l->nr);
 	pthread_mutex_lock(&l->timer_lock);
 	while (!l->timer_stop) {
 		uint64_t now = mono_ns(), next = 0;
@@ -161,8 +162,10 @@ static void *timer_main(void *arg)
 		/* Deliver unlocked: the kick takes the runner's paths. */
 		pthread_mutex_unlock(&l->timer_lock);
 		for (uint32_t i = 0; i < l->nr; i++)
-			if (vec[i] >= 0)
+			if (vec[i] >= 0) {
+				vkvm_trace_ev(l->trace, VKVM_EV_TIMER, i);
 				avic_deliver(l->vcpus[i], (uint8_t)vec[i]);
+			}
 		pthread_mutex_lock(&l->timer_lock);
 		if (l->timer_stop)
 			break;
@@ -334,6 +337,7 @@ static void lapic_send(struct vkvm_lapic *l, uint32_t idx, uint32_t low)
 	icr = ((uint64_t)__atomic_load_n(apic_reg(v->backing, APIC_ICR2), __ATOMIC_ACQUIRE)
 	       << 32) | low;
 	count(&l->st.ipis, 1);
+	vkvm_trace_ev(l->trace, VKVM_EV_IPI, low);
 	if (avic_cpu_icr_write(&v->vmcb, icr, &o, &out)) {
 		/* AVIC off for this vCPU: the normal trap path emulates it. */
 		avic_handle_unaccelerated_access(vcpu, APIC_ICR | BIT_ULL(32), NULL);

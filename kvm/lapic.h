@@ -17,6 +17,8 @@
 #include <vintc/kvm_run.h>
 #include <vintc/vm.h>
 
+#include "trace.h"
+
 #define VKVM_APIC_BASE	0xFEE00000ULL
 #define VKVM_APIC_SIZE	0x1000ULL
 
@@ -44,6 +46,7 @@ struct vkvm_lapic {
 	 */
 	void (*kick)(void *opaque, uint32_t idx);
 	void *opaque;
+	struct vkvm_trace *trace;	/* NULL unless --trace */
 	struct vkvm_apic_stats st;	/* counters updated atomically */
 
 	/*

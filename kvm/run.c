@@ -45,6 +45,7 @@
 
 #include "lapic.h"
 #include "probe.h"
+#include "trace.h"
 
 void vkvm_default_opts(struct vkvm_opts *o)
 {
@@ -157,6 +158,7 @@ struct vkvm {
 	struct vkvm_lapic lapic;
 	bool lapic_ready;
 	bool kernel_chip;		/* VKVM_IRQCHIP_KERNEL: no lapic at all */
+	struct vkvm_trace *trace;	/* NULL unless --trace */
 	struct vkvm_msr_probe msrs;	/* what the userspace APIC serves as MSRs */
 	uint64_t tsc_khz;		/* the guest TSC's rate, for TSC deadlines */
 	const struct mboot_layout *lay;
@@ -487,6 +489,7 @@ static void kick_cpu(struct vkvm *v, uint32_t idx, bool always)
 			load_acquire(&c->vcpu->mode) != VCPU_IN_GUEST_MODE))
 		return;
 	count(&v->lapic.st.kicks);
+	vkvm_trace_ev(v->trace, VKVM_EV_KICK, idx);
 	pthread_kill(c->self, VKVM_KICK_SIGNAL);
 }
 
@@ -501,8 +504,10 @@ static void on_doorbell(uint32_t host_apic_id, void *opaque)
 	struct vkvm *v = opaque;
 	int cpu = host_cpu_from_apic_id(host_apic_id);
 
-	if (cpu >= 0 && (uint32_t)cpu < v->nr)
+	if (cpu >= 0 && (uint32_t)cpu < v->nr) {
+		vkvm_trace_ev(v->trace, VKVM_EV_DOORBELL, (uint32_t)cpu);
 		kick_cpu(v, (uint32_t)cpu, false);
+	}
 }
 
 static int setup_signals(struct vkvm *v, sigset_t *saved)
@@ -847,12 +852,14 @@ static bool take_events(struct vkvm_cpu *c)
 		return true;
 	if (ev & AVIC_EVENT_INIT) {
 		count(&l->st.inits);
+		vkvm_trace_ev(c->v->trace, VKVM_EV_INIT, 0);
 		vkvm_lapic_reset(l, c->idx);
 		c->parked = true;
 		c->wait_sipi = true;
 	}
 	if ((ev & AVIC_EVENT_SIPI) && c->wait_sipi) {
 		count(&l->st.sipis);
+		vkvm_trace_ev(c->v->trace, VKVM_EV_SIPI, vector);
 		ret = sipi_start(c, vector);
 		if (ret) {
 			fail_run(c->v, -ret, "starting an AP (KVM_SET_SREGS)");
@@ -863,6 +870,7 @@ static bool take_events(struct vkvm_cpu *c)
 	}
 	if ((ev & AVIC_EVENT_NMI) && !c->parked) {
 		count(&l->st.nmis);
+		vkvm_trace_ev(c->v->trace, VKVM_EV_NMI, 0);
 		if (ioctl(c->fd, KVM_NMI, 0) < 0) {
 			fail_run(c->v, errno, "KVM_NMI");
 			return false;
@@ -887,6 +895,7 @@ static void block_until(struct vkvm_cpu *c, bool (*ready)(struct vkvm_cpu *c))
 {
 	struct vcpu *vcpu = c->vcpu;
 
+	vkvm_trace_ev(c->v->trace, VKVM_EV_HALT_BEGIN, 0);
 	vcpu_blocking(vcpu);
 	for (;;) {
 		uint32_t seq = load_acquire(&vcpu->wake_seq);
@@ -897,6 +906,7 @@ static void block_until(struct vkvm_cpu *c, bool (*ready)(struct vkvm_cpu *c))
 		host_futex_wait(&vcpu->wake_seq, seq, NS_PER_S);
 	}
 	vcpu_unblocking(vcpu);
+	vkvm_trace_ev(c->v->trace, VKVM_EV_HALT_END, 0);
 }
 
 static bool halt_ready(struct vkvm_cpu *c)
@@ -936,6 +946,7 @@ static bool inject(struct vkvm_cpu *c)
 		if (vec < 0)
 			return true;
 		irq.irq = (uint32_t)vec;
+		vkvm_trace_ev(c->v->trace, VKVM_EV_INJECT, (uint32_t)vec);
 		if (ioctl(c->fd, KVM_INTERRUPT, &irq) < 0) {
 			fail_run(c->v, errno, "KVM_INTERRUPT");
 			return false;
@@ -1103,11 +1114,16 @@ static bool handle_exit(struct vkvm_cpu *c)
 static void cpu_loop_kernel(struct vkvm_cpu *c)
 {
 	struct vkvm *v = c->v;
+	int ret;
 
 	for (;;) {
 		if (stopping(v))
 			return;
-		if (ioctl(c->fd, KVM_RUN, 0) < 0) {
+		vkvm_trace_ev(v->trace, VKVM_EV_GUEST_BEGIN, 0);
+		ret = ioctl(c->fd, KVM_RUN, 0);
+		vkvm_trace_ev(v->trace, VKVM_EV_GUEST_END,
+			      ret < 0 ? KVM_EXIT_INTR : c->run->exit_reason);
+		if (ret < 0) {
 			int err = errno;
 
 			if (err == EINTR || err == EAGAIN) {
@@ -1150,8 +1166,10 @@ static void cpu_loop(struct vkvm_cpu *c)
 			vcpu_set_mode(c->vcpu, VCPU_OUTSIDE_GUEST_MODE);
 			continue;
 		}
+		vkvm_trace_ev(v->trace, VKVM_EV_GUEST_BEGIN, 0);
 		ret = ioctl(c->fd, KVM_RUN, 0);
 		vcpu_set_mode(c->vcpu, VCPU_OUTSIDE_GUEST_MODE);
+		vkvm_trace_ev(v->trace, VKVM_EV_GUEST_END, ret < 0 ? KVM_EXIT_INTR : run->exit_reason);
 		if (ret < 0) {
 			int err = errno;
 
@@ -1177,6 +1195,7 @@ static void *cpu_main(void *arg)
 	struct vkvm_cpu *c = arg;
 
 	c->self = pthread_self();
+	vkvm_trace_set_track(c->idx);
 	store_release(&c->has_self, 1);
 	if (c->v->kernel_chip) {
 		cpu_loop_kernel(c);
@@ -1229,6 +1248,7 @@ int vkvm_run_guest(const struct vkvm_opts *o, struct vkvm_result *r,
 		   enum vkvm_stage *stage, char *why, size_t why_size)
 {
 	struct vkvm *v;
+	struct vkvm_trace trace = { 0 };
 	pthread_condattr_t cattr;
 	uint32_t started = 0;
 	double start;
@@ -1292,6 +1312,21 @@ int vkvm_run_guest(const struct vkvm_opts *o, struct vkvm_result *r,
 	ret = mboot_load(&o->boot, v->ram, v->ram_size, &r->layout, why, why_size);
 	if (ret)
 		goto out;
+	if (o->trace_path) {
+		FILE *f = fopen(o->trace_path, "w");
+
+		if (!f) {
+			ret = say(why, why_size, -errno, "cannot write the trace %s: %s",
+				  o->trace_path, strerror(errno));
+			goto out;
+		}
+		fclose(f);
+		if (vkvm_trace_init(&trace, v->nr, VKVM_TRACE_EVENTS)) {
+			ret = say(why, why_size, -ENOMEM, "out of memory for the trace");
+			goto out;
+		}
+		v->trace = &trace;
+	}
 	v->lay = &r->layout;
 
 	*stage = VKVM_STAGE_KVM;
@@ -1308,6 +1343,7 @@ int vkvm_run_guest(const struct vkvm_opts *o, struct vkvm_result *r,
 		v->lapic_ready = true;
 		v->lapic.kick = lapic_kick;
 		v->lapic.opaque = v;
+		v->lapic.trace = v->trace;
 		for (uint32_t i = 0; i < v->nr; i++)
 			v->cpus[i].vcpu = v->lapic.vcpus[i];
 		host_doorbell_set_handler(on_doorbell, v);
@@ -1349,6 +1385,18 @@ int vkvm_run_guest(const struct vkvm_opts *o, struct vkvm_result *r,
 		pthread_join(v->timer_thread, NULL);
 	}
 	collect(v, r);
+	if (v->trace) {
+		for (uint32_t i = 0; i < trace.nr_tracks; i++) {
+			r->trace_events += trace.tracks[i].n;
+			r->trace_dropped += trace.tracks[i].dropped;
+		}
+		ret = vkvm_trace_write(&trace, o->trace_path, v->kernel_chip ? "kernel" : "avic");
+		if (ret && !v->err) {
+			v->err = ret;
+			snprintf(v->why, sizeof(v->why), "cannot write the trace %s: %s",
+				 o->trace_path, strerror(-ret));
+		}
+	}
 	r->x2apic = v->kernel_chip || v->msrs.x2apic;
 	r->tsc_deadline = v->kernel_chip || v->msrs.tsc_deadline;
 	ret = v->err;
@@ -1365,6 +1413,7 @@ out:
 		pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	}
 	teardown(v);
+	vkvm_trace_fini(&trace);
 	pthread_cond_destroy(&v->cond);
 	pthread_mutex_destroy(&v->lock);
 	pthread_mutex_destroy(&v->end_lock);

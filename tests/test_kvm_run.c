@@ -416,6 +416,74 @@ TEST(kvm_run_ipi_5)
 	ipi_run(5);
 }
 
+static size_t count_str(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/*
+ * --trace: every slice closed, and the instants agree with the counters:
+ * one "send" per ICR write, one "interrupt" per injection, INIT and SIPI
+ * per AP, one "in guest" slice per KVM_RUN.
+ */
+TEST(kvm_run_trace)
+{
+	char path[] = "/tmp/vintc-trace-XXXXXX";
+	struct vkvm_result r;
+	uint64_t runs = 0;
+	char *out, *json;
+	int fd;
+
+	need_kvm();
+	fd = mkstemp(path);
+	ASSERT(fd >= 0);
+	{
+		FILE *o = tmpfile();
+		enum vkvm_stage stage;
+		struct vkvm_opts opts;
+		char why[256];
+		void *img;
+
+		ASSERT(o);
+		vkvm_default_opts(&opts);
+		img = read_guest("smp", &opts.boot.image_size);
+		opts.boot.image = img;
+		opts.boot.cmdline = "rounds=100";
+		opts.timeout_s = 30;
+		opts.out_fd = fileno(o);
+		opts.nr_cpus = 2;
+		opts.trace_path = path;
+		if (vkvm_run_guest(&opts, &r, &stage, why, sizeof(why)))
+			test_fail(__FILE__, __LINE__, "run failed at stage %d: %s", stage, why);
+		out = slurp_fd(fileno(o), NULL);
+		fclose(o);
+		free(img);
+	}
+	json = slurp_fd(fd, NULL);
+	close(fd);
+	unlink(path);
+	if (strstr(out, "FAIL"))
+		test_fail(__FILE__, __LINE__, "guest output:\n%s", out);
+	ASSERT(!strncmp(json, "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[", 38));
+	ASSERT(strstr(json, "\n]}\n"));
+	ASSERT_EQ(r.trace_dropped, 0);
+	ASSERT_EQ(count_str(json, "\"ph\":\"B\""), count_str(json, "\"ph\":\"E\""));
+	ASSERT_EQ(count_str(json, "\"name\":\"send\""), r.apic.ipis);
+	ASSERT_EQ(count_str(json, "\"name\":\"interrupt\""), r.apic.injected);
+	ASSERT_EQ(count_str(json, "\"name\":\"init\""), 1);
+	ASSERT_EQ(count_str(json, "\"name\":\"sipi\""), 1);
+	for (unsigned int e = 0; e < VKVM_NR_EXIT_REASONS; e++)
+		runs += r.exits[e];
+	ASSERT_EQ(count_str(json, "\"name\":\"in guest\",\"ph\":\"B\""), runs);
+	ASSERT_EQ(count_str(json, "\"thread_name\""), 3);	/* 2 vCPUs, the timer */
+	free(json);
+	free(out);
+}
+
 /* TPR masking, PPR and nested EOI order: every line must PASS on the model. */
 TEST(kvm_run_tpr)
 {

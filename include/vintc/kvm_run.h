@@ -103,6 +103,13 @@ struct vkvm_opts {
 	int out_fd;			/* COM1 output */
 	uint32_t nr_cpus;		/* 1..VKVM_MAX_CPUS (0: 1) */
 	enum vkvm_irqchip irqchip;
+	/*
+	 * Trace-event JSON (as `vintc sim --trace`) written here at the end,
+	 * or NULL: a track per vCPU (time in KVM_RUN with its exit reason,
+	 * time blocked, injections, IPIs, doorbells, kicks, INIT/SIPI/NMI)
+	 * and one for the APIC timer.
+	 */
+	const char *trace_path;
 };
 
 struct vkvm_result {
@@ -118,6 +125,7 @@ struct vkvm_result {
 	uint64_t mmio_reads, mmio_writes;	/* unbacked guest-physical addresses */
 	uint64_t fw_cfg;			/* fw_cfg port accesses */
 	uint64_t msr_gp;		/* MSR exits answered with #GP */
+	uint64_t trace_events, trace_dropped;	/* with opts.trace_path */
 	double seconds;
 	uint32_t nr_cpus;
 	enum vkvm_irqchip irqchip;

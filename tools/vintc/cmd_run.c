@@ -26,7 +26,8 @@
 void cmd_run_usage(FILE *f)
 {
 	fputs("usage: vintc run [-c CPUS] [-m MiB] [--irqchip=avic|kernel] [--append CMDLINE]\n"
-	      "                 [--initrd FILE]... [--timeout S] [--json] [--stats] IMAGE\n"
+	      "                 [--initrd FILE]... [--timeout S] [--json] [--stats]\n"
+	      "                 [--trace FILE] IMAGE\n"
 	      "\n"
 	      "Boot IMAGE, a Multiboot v1 ELF32 kernel, on /dev/kvm the way QEMU's -kernel\n"
 	      "does: its PT_LOAD segments at their physical addresses, entry in flat 32-bit\n"
@@ -60,6 +61,12 @@ void cmd_run_usage(FILE *f)
 	      "                    cause}, kicks, wakeups, injected, irq_windows, ...}\n"
 	      "  --stats           the same summary for humans, on stderr at the end\n"
 	      "                    default: nothing but the guest's output\n"
+	      "  --trace FILE      write a Chrome/Perfetto trace-event JSON file, as\n"
+	      "                    `vintc sim --trace`: a track per vCPU with its time in\n"
+	      "                    KVM_RUN (each slice named by its exit reason), time\n"
+	      "                    blocked, injections, IPIs, doorbells, kicks, INIT, SIPI,\n"
+	      "                    NMI, and a track for the APIC timer's expiries; at most\n"
+	      "                    262144 events a track, later ones counted as dropped\n"
 	      "  -h, --help        this text\n"
 	      "\n"
 	      "Exit status: the guest's, as QEMU's isa-debug-exit gives it: a write of V to\n"
@@ -147,6 +154,8 @@ static int run_parse(int argc, char **argv, struct run_args *ra, struct vkvm_opt
 			val = &ra->timeout;
 		else if (args_is(&a, "--append"))
 			val = &o->boot.cmdline;
+		else if (args_is(&a, "--trace"))
+			val = &o->trace_path;
 		if (val) {
 			if (!(*val = args_value(&a)))
 				return CLI_EXIT_USAGE;
