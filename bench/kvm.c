@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * Real guests on /dev/kvm: the smp guest's halting IPI ping-pong between
- * two vCPUs, on vintc's userspace APIC (--irqchip=avic) and on KVM's
- * in-kernel LAPIC (--irqchip=kernel).  Each configuration runs RUNS times
- * with "rounds=0" and with "rounds=ROUNDS"; the difference of the median
- * wall times over ROUNDS is the cost of one round trip, free of boot,
- * bring-up and teardown.  Exits per round trip come from the run's own
- * counters the same way.
+ * Real guests on /dev/kvm, on vintc's userspace APIC (--irqchip=avic) and
+ * on KVM's in-kernel LAPIC (--irqchip=kernel), three loops of the smp
+ * guest on two vCPUs: the halting IPI ping-pong, the same with both sides
+ * spinning (every ping finds its target inside the guest), and a self-IPI
+ * loop.  Each configuration runs RUNS times with 0 iterations and with N;
+ * the difference of the median wall times over N is the cost of one
+ * iteration, free of boot, bring-up and teardown.  Exits and kicks per
+ * iteration come from the run's own counters the same way.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,13 +20,24 @@
 #include "bench.h"
 
 #define RUNS		5
-#define ROUNDS		5000
 #define GUEST_ENV	"VINTC_GUESTS"
 #define GUEST_DEFAULT	"build/guests"
 
 struct sample {
 	double seconds;
-	uint64_t exits;
+	uint64_t exits, kicks;
+};
+
+struct loop {
+	const char *name;
+	const char *zero, *fmt;		/* command lines: 0 iterations, N */
+	unsigned int n;
+};
+
+static const struct loop loops[] = {
+	{ "ping-pong, halting", "rounds=0", "rounds=%u", 5000 },
+	{ "ping-pong, spinning", "rounds=0 spin=1", "rounds=%u spin=1", 300 },
+	{ "self-IPI loop", "rounds=0", "rounds=0 selfs=%u", 5000 },
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -84,25 +96,29 @@ static struct sample run_once(const void *img, size_t size, enum vkvm_irqchip ch
 	for (unsigned int i = 0; i < VKVM_NR_EXIT_REASONS; i++)
 		s.exits += r.exits[i];
 	s.exits += r.exits_other;
+	s.kicks = r.apic.kicks;
 	return s;
 }
 
-/* Median seconds and exits of RUNS runs. */
+/* Median seconds, exits and kicks of RUNS runs. */
 static void median(const void *img, size_t size, enum vkvm_irqchip chip, const char *cmdline,
-		   int null_fd, double *sec, double *exits)
+		   int null_fd, double *sec, double *exits, double *kicks)
 {
-	double t[RUNS], e[RUNS];
+	double t[RUNS], e[RUNS], k[RUNS];
 
 	for (int i = 0; i < RUNS; i++) {
 		struct sample s = run_once(img, size, chip, cmdline, null_fd);
 
 		t[i] = s.seconds;
 		e[i] = (double)s.exits;
+		k[i] = (double)s.kicks;
 	}
 	qsort(t, RUNS, sizeof(t[0]), cmp_double);
 	qsort(e, RUNS, sizeof(e[0]), cmp_double);
+	qsort(k, RUNS, sizeof(k[0]), cmp_double);
 	*sec = t[RUNS / 2];
 	*exits = e[RUNS / 2];
+	*kicks = k[RUNS / 2];
 }
 
 void bench_kvm(void)
@@ -129,20 +145,26 @@ void bench_kvm(void)
 	null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (null_fd < 0)
 		bench_die("kvm: cannot open /dev/null");
-	snprintf(many, sizeof(many), "rounds=%u", ROUNDS);
-	printf("halting IPI ping-pong, 2 vCPUs, smp guest: median of %d runs each of\n"
-	       "rounds=0 and rounds=%u, difference / %u\n\n", RUNS, ROUNDS, ROUNDS);
-	printf("irqchip    us/round-trip   exits/round-trip\n");
-	for (int i = 0; i < 2; i++) {
-		double t0, tn, e0, en;
+	printf("smp guest, 2 vCPUs: median of %d runs each of 0 and N iterations,\n"
+	       "difference / N\n\n", RUNS);
+	printf("%-20s %6s %-8s %12s %12s %12s\n", "loop", "N", "irqchip", "us/iter", "exits/iter",
+	       "kicks/iter");
+	for (size_t l = 0; l < sizeof(loops) / sizeof(loops[0]); l++) {
+		for (int i = 0; i < 2; i++) {
+			double t0, tn, e0, en, k0, kn;
 
-		median(img, size, chips[i], "rounds=0", null_fd, &t0, &e0);
-		median(img, size, chips[i], many, null_fd, &tn, &en);
-		us[i] = (tn - t0) * 1e6 / ROUNDS;
-		per_exit[i] = (en - e0) / ROUNDS;
-		printf("%-10s %14.2f %18.2f\n", names[i], us[i], per_exit[i]);
+			snprintf(many, sizeof(many), loops[l].fmt, loops[l].n);
+			median(img, size, chips[i], loops[l].zero, null_fd, &t0, &e0, &k0);
+			median(img, size, chips[i], many, null_fd, &tn, &en, &kn);
+			us[i] = (tn - t0) * 1e6 / loops[l].n;
+			per_exit[i] = (en - e0) / loops[l].n;
+			printf("%-20s %6u %-8s %12.2f %12.2f %12.2f\n", loops[l].name, loops[l].n,
+			       names[i], us[i], per_exit[i], (kn - k0) / loops[l].n);
+		}
+		printf("%-20s ratio avic/kernel: %.2fx\n", loops[l].name,
+		       us[1] > 0 ? us[0] / us[1] : 0.0);
 	}
-	printf("ratio avic/kernel: %.2fx\n\n", us[1] > 0 ? us[0] / us[1] : 0.0);
+	printf("\n");
 	close(null_fd);
 	free(img);
 }

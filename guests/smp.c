@@ -5,7 +5,9 @@
  * illegal vector that must show up in ESR.  The CPU count comes from
  * fw_cfg.  Vectors: PING (to AP 1, which answers PONG to the BSP), PONG,
  * SELF.  "rounds=N" on the command line sets the number of round trips
- * (default 1000; the benchmark runs 0 and many).
+ * (default 1000; the benchmark runs 0 and many); "spin=1" makes both
+ * sides spin with interrupts on instead of halting; "selfs=N" adds N
+ * self-IPIs, each taken before the next is sent.
  *
  * KVM's in-kernel LAPIC does not latch Send Illegal Vector in ESR, so
  * there the ESR check prints a SKIP line instead of PASS and the run goes
@@ -23,6 +25,7 @@
 
 static volatile uint32_t online, pongs, pings, selfs;
 static volatile uint32_t print_lock;
+static uint32_t spin;
 
 static void lock(void)
 {
@@ -80,8 +83,26 @@ static void ap_main(uint32_t id)
 	puts(" online\n");
 	unlock();
 	__atomic_add_fetch(&online, 1, __ATOMIC_SEQ_CST);
+	/* "spin=1": AP 1 never halts, so every ping finds it inside the guest. */
+	if (spin && id == 1)
+		for (;;)
+			__asm__ volatile("sti; pause" ::: "memory");
 	for (;;)
 		__asm__ volatile("sti; hlt");
+}
+
+/* Spin with interrupts on until *counter reaches want. */
+static int wait_spinning(volatile uint32_t *counter, uint32_t want)
+{
+	uint32_t spins = 0;
+
+	__asm__ volatile("sti");
+	while (*counter < want) {
+		__asm__ volatile("pause" ::: "memory");
+		if (++spins > SPIN_LIMIT)
+			return 0;
+	}
+	return 1;
 }
 
 /* Halt until *counter reaches want; false if that takes absurdly long. */
@@ -99,10 +120,9 @@ static int wait_halting(volatile uint32_t *counter, uint32_t want)
 	return 1;
 }
 
-/* N from "rounds=N" in the Multiboot command line, or def. */
-static uint32_t cmdline_rounds(uint32_t info, uint32_t def)
+/* N from "KEY=N" in the Multiboot command line (key includes '='), or def. */
+static uint32_t cmdline_u32(uint32_t info, const char *key, uint32_t def)
 {
-	static const char key[] = "rounds=";
 	const struct mb_info *mbi = (const struct mb_info *)info;
 	const char *s;
 	uint32_t n = 0;
@@ -145,9 +165,12 @@ static int fail(const char *what, uint32_t v)
 
 int main(uint32_t magic, uint32_t info)
 {
-	uint32_t ncpus = fw_cfg_u32(FW_CFG_NB_CPUS) & 0xffff, esr, spins = 0, rounds;
+	uint32_t ncpus = fw_cfg_u32(FW_CFG_NB_CPUS) & 0xffff, esr, spins = 0, rounds, self_loop;
 
-	rounds = cmdline_rounds(magic == MB_BOOT_MAGIC ? info : 0, ROUND_TRIPS);
+	info = magic == MB_BOOT_MAGIC ? info : 0;
+	rounds = cmdline_u32(info, "rounds=", ROUND_TRIPS);
+	spin = cmdline_u32(info, "spin=", 0);
+	self_loop = cmdline_u32(info, "selfs=", 0);
 	cpu_init();
 	if (ncpus < 1 || ncpus > 64)
 		return fail("fw_cfg cpus", ncpus);
@@ -166,19 +189,25 @@ int main(uint32_t magic, uint32_t info)
 
 		for (uint32_t i = 0; i < rounds; i++) {
 			apic_send(1, ICR_DM_FIXED | VEC_PING);
-			if (!wait_halting(&pongs, i + 1))
+			if (!(spin ? wait_spinning(&pongs, i + 1) : wait_halting(&pongs, i + 1)))
 				return fail("pingpong stuck at", i);
 		}
 		if (pings != rounds)
 			return fail("pings", pings);
 		lock();
-		puts("PASS pingpong halting\n");
+		puts(spin ? "PASS pingpong spinning\n" : "PASS pingpong halting\n");
 		unlock();
 	}
 
 	apic_send(0, ICR_SH_SELF | ICR_DM_FIXED | VEC_SELF);
 	if (!wait_halting(&selfs, 1))
 		return fail("self-ipi", selfs);
+	/* "selfs=N": N more, each taken before the next is sent. */
+	for (uint32_t i = 0; i < self_loop; i++) {
+		apic_send(0, ICR_SH_SELF | ICR_DM_FIXED | VEC_SELF);
+		if (!wait_spinning(&selfs, i + 2))
+			return fail("self-ipi loop stuck at", i);
+	}
 	lock();
 	puts("PASS self-ipi\n");
 	unlock();
