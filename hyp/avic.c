@@ -741,6 +741,9 @@ int avic_handle_incomplete_ipi(struct vcpu *vcpu, uint64_t exitinfo1, uint64_t e
 
 /* ---- unaccelerated APIC accesses ------------------------------------------ */
 
+/* One past the last APIC register slot (x2APIC SELF_IPI at 0x3F0). */
+#define AVIC_APIC_REGS_END 0x400U
+
 /* A trap-class write is in the page already: give it its side effects. */
 static int avic_trap_write(struct vcpu *vcpu, unsigned int off)
 {
@@ -795,6 +798,17 @@ int avic_handle_unaccelerated_access(struct vcpu *vcpu, uint64_t exitinfo1, uint
 		return write ? avic_trap_write(vcpu, off) : -EINVAL;
 	if (!val)
 		return -EINVAL;
+	/*
+	 * The offset comes from the guest's access.  Past the last register
+	 * slot (0x3F0) the page holds no register: reads 0, writes are
+	 * dropped, as the KVM runner's xAPIC MMIO does, rather than letting
+	 * the guest scribble over the rest of the backing page.
+	 */
+	if (off >= AVIC_APIC_REGS_END) {
+		if (!write)
+			*val = 0;
+		return 0;
+	}
 	if (!write) {
 		/* No timer is modelled: the current count reads 0. */
 		*val = off == APIC_TMCCT ? 0 : *apic_reg(v->backing, off);

@@ -760,6 +760,14 @@ int vgic_v5_doorbell_dbpm(struct vcpu *vcpu)
 	mask = (unsigned int)v->vpmr + 1;
 	if (v->active_prio < mask)
 		mask = v->active_prio;
+	/*
+	 * The guest's mask and active priority are 8-bit values, DBPM a 5-bit
+	 * field: a mask past the lowest priority unmasks everything (DBPM 31),
+	 * where the field would keep only the low bits (VPMR 64 -> DBPM 0)
+	 * and the vCPU would sleep through its interrupts.
+	 */
+	if (mask > GICV5_PRIORITY_LOWEST + 1)
+		mask = GICV5_PRIORITY_LOWEST + 1;
 	return mask ? (int)mask - 1 : -1;
 }
 

@@ -177,6 +177,24 @@ static bool gic(const struct sim *s)
 	return s->wl->arch == VM_ARCH_GICV5;
 }
 
+/*
+ * The sender an interrupt names indexes the send stamps and the
+ * workload's per-sender state: one that no sender of this run could have
+ * sent (a stray vector or INTID) is a failure, never an index.
+ */
+static void sim_irq_checked(struct sim_vcpu *v, uint32_t sender, uint32_t what)
+{
+	struct sim *s = v->s;
+	/* GICv5: the devices; device-storm: sender 0; else this VM's vCPUs. */
+	uint32_t senders = gic(s) ? s->ndevs : s->wl == &sim_device_storm ? 1 : v->svm->n;
+	if (sender >= senders || sender >= SIM_MAX_SENDERS) {
+		sim_fail(s, "vCPU %u took interrupt 0x%x, which no sender of this run sends",
+			 v->idx, what);
+		return;
+	}
+	sim_irq(v, sender);
+}
+
 static bool vcpu_take_irq(struct sim_vcpu *v)
 {
 	struct sim *s = v->s;
@@ -188,7 +206,8 @@ static bool vcpu_take_irq(struct sim_vcpu *v)
 		vec = vlapic_accept(regs);
 		if (vec < 0)
 			return false;
-		sim_irq(v, (uint32_t)vec - SIM_VECTOR_BASE);
+		sim_irq_checked(v, vec < (int)SIM_VECTOR_BASE ? UINT32_MAX :
+				   (uint32_t)vec - SIM_VECTOR_BASE, (uint32_t)vec);
 		vlapic_eoi(regs);
 		return true;
 	}
@@ -197,7 +216,8 @@ static bool vcpu_take_irq(struct sim_vcpu *v)
 	intid = gicv5_pe_ack(s->irs, (unsigned int)v->cpu);
 	if (intid < 0)
 		return false;
-	sim_irq(v, (uint32_t)FIELD_GET(GICV5_INTID_ID, (uint32_t)intid) / v->svm->n);
+	sim_irq_checked(v, (uint32_t)FIELD_GET(GICV5_INTID_ID, (uint32_t)intid) / v->svm->n,
+			(uint32_t)intid);
 	gicv5_pe_eoi(s->irs, (unsigned int)v->cpu, (uint32_t)intid);
 	return true;
 }

@@ -145,7 +145,8 @@ int avic_handle_incomplete_ipi(struct vcpu *vcpu, uint64_t exitinfo1, uint64_t e
  * EXITINFO1 bit 32.  Trap-class registers already hold the written value
  * (RIP advanced): apply the side effects.  Fault-class accesses have not
  * happened: emulate them; a read returns the value in *val, a write takes
- * it from *val.  -EINVAL for a trap reported on a read (a silicon bug).
+ * it from *val.  Offsets 0x400 and up hold no register: reads 0, writes
+ * dropped.  -EINVAL for a trap reported on a read (a silicon bug).
  */
 int avic_handle_unaccelerated_access(struct vcpu *vcpu, uint64_t exitinfo1, uint32_t *val);
 
