@@ -674,6 +674,17 @@ static void avic_emulate_ipi(struct vcpu *sender, const struct vlapic_icr *d, bo
 {
 	struct vm *vm = sender->vm;
 
+	/*
+	 * Vectors 0-15 are illegal for Fixed and Lowest Priority: the sender
+	 * sets ESR "send illegal vector" and no target gets it (SDM 10.5.3),
+	 * as for the INVALID_IPI_VECTOR exit of an accelerated Fixed IPI.
+	 */
+	if ((d->delivery_mode == APIC_DM_FIXED || d->delivery_mode == APIC_DM_LOWEST) &&
+	    d->vector < 16) {
+		__atomic_fetch_or(&to_avic_vcpu(sender)->esr_pending, APIC_ESR_SEND_ILLEGAL_VECTOR,
+				  __ATOMIC_RELAXED);
+		return;
+	}
 	for (uint32_t i = 0; i < vm_nr_vcpus(vm); i++) {
 		struct vcpu *t = vm_get_vcpu(vm, i);
 
