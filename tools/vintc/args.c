@@ -13,19 +13,37 @@
 
 #include "args.h"
 
-static void vcli_error(const char *fmt, va_list ap)
+/*
+ * "vintc: <msg>[: <suffix>]" as one line whatever the arguments held:
+ * control characters (a newline inside an argv word) print as '?'.
+ */
+static void vcli_error(const char *suffix, const char *fmt, va_list ap)
 {
+	char *msg = NULL;
+
 	fputs("vintc: ", stderr);
-	vfprintf(stderr, fmt, ap);
+	if (vasprintf(&msg, fmt, ap) >= 0) {
+		for (char *p = msg; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+		fputs(msg, stderr);
+		free(msg);
+	} else {
+		fputs("(out of memory)", stderr);
+	}
+	if (suffix)
+		fprintf(stderr, ": %s", suffix);
 	fputc('\n', stderr);
 }
+
+bool cli_parse_only;
 
 int cli_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vcli_error(fmt, ap);
+	vcli_error(NULL, fmt, ap);
 	va_end(ap);
 	return CLI_EXIT_USAGE;
 }
@@ -35,7 +53,7 @@ int cli_error(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vcli_error(fmt, ap);
+	vcli_error(NULL, fmt, ap);
 	va_end(ap);
 	return CLI_EXIT_FAIL;
 }
@@ -44,11 +62,9 @@ int cli_lib_error(int err, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("vintc: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vcli_error(strerror(err < 0 ? -err : err), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, ": %s\n", strerror(err < 0 ? -err : err));
 	return CLI_EXIT_FAIL;
 }
 

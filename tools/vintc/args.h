@@ -21,6 +21,13 @@
 #define CLI_EXIT_FAIL  1	/* library error or failed check */
 #define CLI_EXIT_USAGE 2	/* bad command line */
 
+/*
+ * Parse only: each command checks its arguments exactly as usual (same
+ * messages, same usage status) and then returns CLI_EXIT_OK instead of
+ * doing its work.  For the argument-parser fuzz target; false otherwise.
+ */
+extern bool cli_parse_only;
+
 /* Print "vintc: <msg>" on stderr; returns CLI_EXIT_USAGE. */
 __attribute__((format(printf, 1, 2)))
 int cli_usage_error(const char *fmt, ...);

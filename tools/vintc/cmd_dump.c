@@ -348,6 +348,10 @@ int cmd_dump_avic(int argc, char **argv)
 	if (!o)
 		return cli_lib_error(-ENOMEM, "dump avic");
 	r = dump_avic_parse(o, argc, argv);
+	if (r < 0 && cli_parse_only) {
+		free(o);
+		return CLI_EXIT_OK;
+	}
 	if (r < 0)
 		r = dump_avic_build(o, &vm);
 	if (r == CLI_EXIT_OK) {

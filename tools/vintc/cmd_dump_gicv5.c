@@ -488,6 +488,10 @@ int cmd_dump_gicv5(int argc, char **argv)
 	if (!o)
 		return cli_lib_error(-ENOMEM, "dump gicv5");
 	r = dump_gicv5_parse(o, argc, argv);
+	if (r < 0 && cli_parse_only) {
+		free(o);
+		return CLI_EXIT_OK;
+	}
 	if (r < 0)
 		r = dump_gicv5_build(o, &d);
 	if (r == CLI_EXIT_OK) {

@@ -183,6 +183,8 @@ int cmd_faults_avic(int argc, char **argv)
 			return CLI_EXIT_USAGE;
 		opts.vcpus = (uint32_t)n;
 	}
+	if (cli_parse_only)
+		return CLI_EXIT_OK;
 
 	r = campaign_avic(&opts, &res);
 	if (r)
@@ -229,6 +231,8 @@ int cmd_faults_gicv5(int argc, char **argv)
 			return CLI_EXIT_USAGE;
 		opts.vcpus = (uint32_t)n;
 	}
+	if (cli_parse_only)
+		return CLI_EXIT_OK;
 
 	r = campaign_gicv5(&opts, &res);
 	if (r)

@@ -385,6 +385,8 @@ int cmd_run(int argc, char **argv)
 	status = run_parse(argc, argv, &ra, &o);
 	if (status >= 0)
 		return status;
+	if (cli_parse_only)
+		return CLI_EXIT_OK;
 
 	status = read_file("IMAGE", ra.image, &image, &o.boot.image_size);
 	for (unsigned int i = 0; status < 0 && i < ra.nr_initrd; i++) {

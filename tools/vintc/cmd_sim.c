@@ -344,6 +344,8 @@ int cmd_sim(int argc, char **argv)
 	status = sim_parse(argc, argv, &o, &json);
 	if (status >= 0)
 		return status;
+	if (cli_parse_only)
+		return CLI_EXIT_OK;
 
 	ret = sim_run(&o, &r);
 	if (ret == -EINVAL)
