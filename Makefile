@@ -20,13 +20,22 @@ else ifeq ($(SAN),thread)
 BUILD   := build-tsan
 SANFLAGS := -fsanitize=thread
 OPT     := -O1
+else ifeq ($(SAN),fuzz)
+BUILD   := build-fuzz
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT     := -O1
+ifeq ($(findstring clang,$(CC)),)
+$(error SAN=fuzz needs clang (libFuzzer): make SAN=fuzz CC=clang, or make fuzz)
+endif
 else
-$(error SAN must be empty, address or thread)
+$(error SAN must be empty, address, thread or fuzz)
 endif
 
 ifneq ($(CC),cc)
 ifneq ($(findstring clang,$(CC)),)
+ifneq ($(SAN),fuzz)
 BUILD   := $(BUILD)-clang
+endif
 endif
 endif
 
@@ -80,7 +89,7 @@ endif
 # Keep the objects (make would delete them as intermediates of the pattern).
 .SECONDARY: $(GUEST_LIB_OBJS) $(patsubst %,$(BUILD)/guests/obj/%.o,$(GUEST_SRCS))
 
-.PHONY: all check bench run clean deps guests
+.PHONY: all check bench run clean deps guests fuzz
 all: $(LIB) $(CLI) $(TESTS) $(BENCH) $(GUESTS)
 
 guests: $(GUESTS)
@@ -126,6 +135,23 @@ bench: deps
 run: deps
 	$(Q)$(MAKE) --no-print-directory $(CLI)
 	$(Q)sh tools/demo.sh $(CLI)
+
+# libFuzzer targets (fuzz/fuzz_*.c, see fuzz/README.md): the library with
+# SAN=fuzz CC=clang, each target linked into build-fuzz/fuzz/, then each run
+# for FUZZ_SECONDS on a copy of its seed corpus.  Fails on any crash.
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS    := $(sort $(wildcard fuzz/fuzz_*.c))
+
+$(BUILD)/fuzz/%: $(BUILD)/obj/fuzz/%.o $(call obj,$(filter-out tools/vintc/main.c,$(CLI_SRCS))) $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)$(CC) $(LDFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^
+
+fuzz:
+	$(Q)CC=clang sh tools/deps.sh
+	$(Q)$(MAKE) --no-print-directory SAN=fuzz CC=clang \
+		$(patsubst fuzz/%.c,build-fuzz/fuzz/%,$(FUZZ_SRCS))
+	$(Q)sh fuzz/run.sh $(FUZZ_SECONDS) build-fuzz/fuzz
 
 # Soak (tools/soak.sh): churn and device-storm for SOAK_SECONDS each under
 # ASan+UBSan and under TSan; fails on a lost interrupt, a leak or any

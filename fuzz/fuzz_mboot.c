@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libFuzzer target: the Multiboot v1 / ELF32 loader (kvm/loader.c).
+ *
+ * Input: the kernel image, then one trailing options byte:
+ *   bit 0      RAM: 2 MiB, or 4 MiB
+ *   bits 2:1   command line: none, "console=ttyS0", 3000 'a's, 30000 'b's
+ *              (the last one cannot fit the strings area: -E2BIG)
+ *   bits 5:3   modules 0..7, cut from the image itself, each with a string
+ *   bit 6      module sizes doubled (some will not fit)
+ *
+ * Invariants (abort on violation):
+ *   - the result is 0, -ENOEXEC, -ERANGE, -E2BIG or -EINVAL; `why` is a
+ *     terminated single line, empty exactly on success;
+ *   - on error RAM is untouched;
+ *   - on success: every segment inside RAM, clear of the loader area and of
+ *     the other segments, holding its file bytes then zeros up to memsz;
+ *     the entry inside a segment; kernel_end = the highest segment end;
+ *     modules page-aligned, at or above 1 MiB and kernel_end, in RAM, holding
+ *     their bytes; the info block's flags, memory sizes, command line, module
+ *     list and memory map as the header documents; and every RAM byte outside
+ *     the segments, modules and loader area unchanged.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vintc/mboot.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define RAM_MAX		(4U << 20)
+#define FILL		0xA5
+
+static uint8_t *ram, *modbuf;
+static char long_a[3001], long_b[30001];
+
+#define CHECK(cond, ...) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "fuzz_mboot: invariant broken: %s: ", #cond); \
+		fprintf(stderr, __VA_ARGS__);				\
+		fputc('\n', stderr);					\
+		abort();						\
+	}								\
+} while (0)
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+	return rd32(p) | (uint64_t)rd32(p + 4) << 32;
+}
+
+/* memcmp against reference buffers: one call, not a loop per byte. */
+static uint8_t *fill_ref, *zero_ref;
+
+static bool all_fill(const uint8_t *p, size_t n)
+{
+	return !memcmp(p, fill_ref, n);
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	return !memcmp(p, zero_ref, n);
+}
+
+/* A written range of RAM: [start, end). */
+struct range { uint64_t start, end; };
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static void check_success(const struct mboot_params *p, uint64_t ram_size,
+			  const struct mboot_layout *lay)
+{
+	struct range r[MBOOT_MAX_SEGMENTS + MBOOT_MAX_MODS + 1];
+	unsigned int nr = 0;
+	uint64_t end = 0, at;
+	const uint8_t *info = ram + MBOOT_INFO_ADDR;
+	const uint8_t *img = p->image;
+	bool entry_in = false;
+	uint32_t flags;
+
+	CHECK(lay->info_addr == MBOOT_INFO_ADDR, "info at 0x%x", lay->info_addr);
+	CHECK(lay->nr_segments >= 1 && lay->nr_segments <= MBOOT_MAX_SEGMENTS, "%u segments",
+	      lay->nr_segments);
+	for (unsigned int i = 0; i < lay->nr_segments; i++) {
+		const struct mboot_segment *s = &lay->seg[i];
+		uint64_t s_end = (uint64_t)s->paddr + s->memsz;
+
+		CHECK(s->memsz && s->filesz <= s->memsz, "segment %u sizes", i);
+		CHECK(s_end <= ram_size, "segment %u ends at 0x%llx", i, (unsigned long long)s_end);
+		CHECK((uint64_t)s->offset + s->filesz <= p->image_size, "segment %u file range", i);
+		CHECK(s_end <= MBOOT_AREA_START || s->paddr >= MBOOT_AREA_END,
+		      "segment %u touches the loader area", i);
+		for (unsigned int j = 0; j < i; j++) {
+			const struct mboot_segment *o = &lay->seg[j];
+
+			CHECK(s_end <= o->paddr || (uint64_t)o->paddr + o->memsz <= s->paddr,
+			      "segments %u and %u overlap", i, j);
+		}
+		CHECK(!memcmp(ram + s->paddr, img + s->offset, s->filesz),
+		      "segment %u bytes differ from the file", i);
+		CHECK(all_zero(ram + s->paddr + s->filesz, s->memsz - s->filesz),
+		      "segment %u bss not zero", i);
+		if (lay->entry >= s->paddr && lay->entry < s_end)
+			entry_in = true;
+		if (s_end > end)
+			end = s_end;
+		r[nr++] = (struct range){ s->paddr, s_end };
+	}
+	CHECK(entry_in, "entry 0x%x outside every segment", lay->entry);
+	CHECK(lay->kernel_end == end, "kernel_end 0x%x, segments end at 0x%llx",
+	      lay->kernel_end, (unsigned long long)end);
+
+	CHECK(lay->nr_mods == p->nr_mods, "%u modules placed of %u", lay->nr_mods, p->nr_mods);
+	at = end > MBOOT_HIGH_MEM_START ? end : MBOOT_HIGH_MEM_START;
+	for (unsigned int i = 0; i < lay->nr_mods; i++) {
+		uint32_t st = lay->mod_start[i], en = lay->mod_end[i];
+
+		CHECK(!(st & 0xFFF), "module %u at 0x%x not page-aligned", i, st);
+		CHECK(st >= at, "module %u at 0x%x below 0x%llx", i, st, (unsigned long long)at);
+		CHECK(en >= st && en - st == p->mods[i].size, "module %u size", i);
+		CHECK(en <= ram_size, "module %u ends at 0x%x", i, en);
+		CHECK(!memcmp(ram + st, p->mods[i].data, p->mods[i].size), "module %u bytes", i);
+		at = en;
+		r[nr++] = (struct range){ st, en };
+	}
+	r[nr++] = (struct range){ MBOOT_AREA_START, MBOOT_AREA_END };
+
+	/* The info block. */
+	flags = rd32(info + MBOOT_INFO_FLAGS);
+	CHECK((flags & (MBOOT_INFO_MEM | MBOOT_INFO_MODS | MBOOT_INFO_MMAP |
+			MBOOT_INFO_LOADER_NAME)) ==
+	      (MBOOT_INFO_MEM | MBOOT_INFO_MODS | MBOOT_INFO_MMAP | MBOOT_INFO_LOADER_NAME),
+	      "info flags 0x%x", flags);
+	CHECK(!!(flags & MBOOT_INFO_CMDLINE) == !!p->cmdline, "CMDLINE flag");
+	CHECK(rd32(info + MBOOT_INFO_MEM_LOWER) == 640, "mem_lower");
+	CHECK(rd32(info + MBOOT_INFO_MEM_UPPER) == (ram_size - MBOOT_HIGH_MEM_START) / 1024,
+	      "mem_upper");
+	if (p->cmdline) {
+		uint32_t a = rd32(info + MBOOT_INFO_CMDLINE_OFF);
+
+		CHECK(a >= MBOOT_STRINGS_ADDR && a + strlen(p->cmdline) < MBOOT_AREA_END,
+		      "cmdline at 0x%x", a);
+		CHECK(!strcmp((const char *)ram + a, p->cmdline), "cmdline text");
+	}
+	CHECK(rd32(info + MBOOT_INFO_MODS_COUNT) == p->nr_mods, "mods_count");
+	CHECK(rd32(info + MBOOT_INFO_MODS_ADDR) == MBOOT_MODS_ADDR, "mods_addr");
+	for (unsigned int i = 0; i < p->nr_mods; i++) {
+		const uint8_t *m = ram + MBOOT_MODS_ADDR + i * MBOOT_MOD_SIZE;
+		uint32_t a = rd32(m + 8);
+		const char *want = p->mods[i].string ? p->mods[i].string : "";
+
+		CHECK(rd32(m) == lay->mod_start[i] && rd32(m + 4) == lay->mod_end[i],
+		      "module %u entry", i);
+		CHECK(a >= MBOOT_STRINGS_ADDR && a + strlen(want) < MBOOT_AREA_END,
+		      "module %u string at 0x%x", i, a);
+		CHECK(!strcmp((const char *)ram + a, want), "module %u string", i);
+	}
+	CHECK(rd32(info + MBOOT_INFO_MMAP_LENGTH) == MBOOT_MMAP_ENTRIES * MBOOT_MMAP_ENTRY_SIZE,
+	      "mmap_length");
+	CHECK(rd32(info + MBOOT_INFO_MMAP_ADDR) == MBOOT_MMAP_ADDR, "mmap_addr");
+	{
+		const uint8_t *e = ram + MBOOT_MMAP_ADDR;
+		uint64_t total = 0;
+
+		for (unsigned int i = 0; i < MBOOT_MMAP_ENTRIES; i++, e += MBOOT_MMAP_ENTRY_SIZE) {
+			CHECK(rd32(e) == 20, "mmap entry %u size", i);
+			CHECK(rd64(e + 4) == total, "mmap entry %u base", i);
+			total += rd64(e + 12);
+		}
+		CHECK(total == ram_size, "mmap covers 0x%llx", (unsigned long long)total);
+	}
+
+	/* Nothing else written. */
+	qsort(r, nr, sizeof(r[0]), cmp_range);
+	at = 0;
+	for (unsigned int i = 0; i < nr; i++) {
+		if (r[i].start > at)
+			CHECK(all_fill(ram + at, r[i].start - at),
+			      "RAM 0x%llx-0x%llx written outside the layout",
+			      (unsigned long long)at, (unsigned long long)r[i].start);
+		if (r[i].end > at)
+			at = r[i].end;
+	}
+	if (at < ram_size)
+		CHECK(all_fill(ram + at, ram_size - at), "RAM above 0x%llx written",
+		      (unsigned long long)at);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char *const mod_strings[] = { "initrd", NULL, "m2 arg=1", "" };
+	struct mboot_module mods[8];
+	struct mboot_params p = { 0 };
+	struct mboot_layout lay;
+	uint64_t ram_size;
+	char why[128];
+	uint8_t opt;
+	size_t n;
+	int ret;
+
+	if (!ram) {
+		ram = malloc(RAM_MAX);
+		modbuf = malloc(RAM_MAX);
+		fill_ref = malloc(RAM_MAX);
+		zero_ref = calloc(1, RAM_MAX);
+		if (!ram || !modbuf || !fill_ref || !zero_ref)
+			abort();
+		memset(fill_ref, FILL, RAM_MAX);
+		for (size_t i = 0; i < RAM_MAX; i++)
+			modbuf[i] = (uint8_t)(i * 7 + 1);
+		memset(ram, FILL, RAM_MAX);
+		memset(long_a, 'a', sizeof(long_a) - 1);
+		memset(long_b, 'b', sizeof(long_b) - 1);
+	}
+	if (!size)
+		return 0;
+	opt = data[size - 1];
+	p.image = data;
+	p.image_size = size - 1;
+	ram_size = (opt & 1) ? RAM_MAX : MBOOT_MIN_RAM;
+	switch ((opt >> 1) & 3) {
+	case 1: p.cmdline = "console=ttyS0"; break;
+	case 2: p.cmdline = long_a; break;
+	case 3: p.cmdline = long_b; break;
+	default: break;
+	}
+	n = (opt >> 3) & 7;
+	for (unsigned int i = 0; i < n; i++) {
+		size_t off = p.image_size ? (i * 4099U) % p.image_size : 0;
+		size_t len = (p.image_size - off) >> (i & 3);
+
+		if (opt & 0x40)
+			len = len * 2 + 1;
+		if (len > RAM_MAX)
+			len = RAM_MAX;
+		/* Past the image's end: bytes from a buffer of its own. */
+		mods[i].data = off + len <= p.image_size ? data + off : modbuf;
+		mods[i].size = len;
+		mods[i].string = mod_strings[i & 3];
+	}
+	p.mods = n ? mods : NULL;
+	p.nr_mods = (unsigned int)n;
+
+	memset(why, 'X', sizeof(why));
+	ret = mboot_load(&p, ram, ram_size, &lay, why, sizeof(why));
+	CHECK(memchr(why, '\0', sizeof(why)) != NULL, "why not terminated");
+	CHECK(!strchr(why, '\n'), "why has a newline: %s", why);
+	if (ret) {
+		CHECK(ret == -ENOEXEC || ret == -ERANGE || ret == -E2BIG || ret == -EINVAL,
+		      "result %d (%s)", ret, why);
+		CHECK(why[0], "no reason for %d", ret);
+		CHECK(all_fill(ram, RAM_MAX), "RAM written by a failed load (%d: %s)", ret, why);
+		return 0;
+	}
+	CHECK(!why[0], "reason on success: %s", why);
+	check_success(&p, ram_size, &lay);
+	memset(ram, FILL, RAM_MAX);
+	return 0;
+}
