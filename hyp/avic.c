@@ -762,6 +762,14 @@ static int avic_trap_write(struct vcpu *vcpu, unsigned int off)
 	void *regs = v->backing;
 	uint32_t val = *apic_reg(regs, off);
 
+	/*
+	 * The silicon stored the guest's value whole; reserved bits do not
+	 * stick on a real APIC, so keep only what software can set.
+	 */
+	if (off != APIC_ICR && off != APIC_EOI && off != APIC_ESR && off != APIC_SPIV) {
+		val = vlapic_sanitize_write(regs, off, val);
+		*apic_reg(regs, off) = val;
+	}
 	switch (off) {
 	case APIC_ID:
 		/* AVIC indexes tables by the original ID: software APIC from now on. */
@@ -829,12 +837,18 @@ int avic_handle_unaccelerated_access(struct vcpu *vcpu, uint64_t exitinfo1, uint
 	case APIC_TASKPRI:
 		vlapic_write_tpr(v->backing, *val);
 		return 0;
+	case APIC_ICR2:
+		/* The silicon accelerates it; the same store when it does not. */
+		*apic_reg(v->backing, off) = v->x2apic ? *val : *val & APIC_ICR2_XAPIC_DEST;
+		return 0;
 	case APIC_LVR: case APIC_ARBPRI: case APIC_PROCPRI: case APIC_TMCCT:
 		return 0;		/* read-only: writes are ignored */
 	default:
-		if (off >= APIC_ISR && off < APIC_ESR)
-			return 0;	/* ISR, TMR, IRR are read-only to software */
-		*apic_reg(v->backing, off) = *val;
+		/*
+		 * Every other fault-class offset is read-only (ISR, TMR, IRR)
+		 * or holds no register at all (0x40-0x70, 0x3A0-0x3D0, 0x3F0,
+		 * LVT CMCI, which AMD's xAPIC lacks): the write is dropped.
+		 */
 		return 0;
 	}
 }

@@ -133,6 +133,46 @@ struct vlapic_icr vlapic_icr_decode(uint64_t icr, bool x2apic)
 	return d;
 }
 
+uint32_t vlapic_write_mask(unsigned int offset)
+{
+	switch (offset & 0xFF0) {
+	case APIC_ID:
+	case APIC_LDR:
+		return APIC_XAPIC_ID;		/* bits 31:24 */
+	case APIC_DFR:
+		return 0xF0000000U;		/* the model; 27:0 read as ones */
+	case APIC_LVTT:
+		return 0xFFU | APIC_LVT_MASKED | (3U << 17);	/* vector, mask, timer mode */
+	case APIC_LVTTHMR:
+	case APIC_LVTPC:
+		return 0xFFU | (7U << 8) | APIC_LVT_MASKED;	/* vector, delivery mode, mask */
+	case APIC_LVT0:
+	case APIC_LVT1:
+		/* vector, delivery mode, polarity, trigger mode, mask */
+		return 0xFFU | (7U << 8) | (1U << 13) | (1U << 15) | APIC_LVT_MASKED;
+	case APIC_LVTERR:
+		return 0xFFU | APIC_LVT_MASKED;
+	case APIC_TDCR:
+		return 0xBU;			/* bits 3, 1:0 */
+	default:
+		return ~0U;
+	}
+}
+
+uint32_t vlapic_sanitize_write(void *regs, unsigned int offset, uint32_t val)
+{
+	unsigned int off = offset & 0xFF0;
+
+	val &= vlapic_write_mask(off);
+	if (off == APIC_DFR)
+		val |= 0x0FFFFFFFU;
+	/* A software-disabled APIC keeps every LVT masked. */
+	if (off >= APIC_LVTT && off <= APIC_LVTERR &&
+	    !(reg_read(regs, APIC_SPIV) & APIC_SPIV_APIC_ENABLED))
+		val |= APIC_LVT_MASKED;
+	return val;
+}
+
 enum vlapic_avic_class vlapic_avic_access_class(unsigned int offset)
 {
 	switch (offset & 0xFF0) {

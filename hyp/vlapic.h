@@ -42,6 +42,16 @@ void vlapic_write_svr(void *regs, uint32_t val);
 /* A write to ESR latches the errors collected since the last one. */
 void vlapic_write_esr(void *regs, uint32_t *pending);
 
+/*
+ * The bits of a trap-class register software can set; AVIC stores the
+ * guest's whole value in the page, so the trap handler puts back only
+ * these (with a software-disabled APIC an LVT also stays masked).
+ * ~0 for registers without reserved bits.
+ */
+uint32_t vlapic_write_mask(unsigned int offset);
+/* The value the register holds after a guest writes val (trap class). */
+uint32_t vlapic_sanitize_write(void *regs, unsigned int offset, uint32_t val);
+
 struct vlapic_icr {
 	uint8_t vector;
 	uint8_t delivery_mode;

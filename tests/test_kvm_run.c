@@ -484,6 +484,33 @@ TEST(kvm_run_trace)
 	free(out);
 }
 
+/* A guest misusing its xAPIC gets the architectural answers, and runs on. */
+TEST(kvm_run_badapic)
+{
+	static const char *const want[] = {
+		"PASS badapic read-only registers ignore writes\n",
+		"PASS badapic offsets without a register ignore writes\n",
+		"PASS badapic tpr reserved bits\n", "PASS badapic lvt reserved bits\n",
+		"PASS badapic byte and misaligned writes ignored\n",
+		"PASS badapic eoi with nothing in service\n",
+		"PASS badapic reserved delivery mode\n",
+		"PASS badapic still works after the sweep\n",
+	};
+	struct vkvm_result r;
+	char *out;
+
+	need_kvm();
+	out = lib_run("badapic", NULL, 30, &r);
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+		if (!strstr(out, want[i]) || strstr(out, "FAIL"))
+			test_fail(__FILE__, __LINE__, "missing %s guest output:\n%s", want[i], out);
+	ASSERT_EQ(r.exit_status, 1);
+	/* The byte write and the misaligned word never reach a register. */
+	ASSERT_EQ(r.apic.bad_accesses, 2);
+	ASSERT(r.apic.writes[0x3F0 >> 4] >= 2);	/* no register there in xAPIC mode */
+	free(out);
+}
+
 /* TPR masking, PPR and nested EOI order: every line must PASS on the model. */
 TEST(kvm_run_tpr)
 {
@@ -619,6 +646,11 @@ TEST(kvm_run_irqchips_x2apic_2)
 TEST(kvm_run_irqchips_x2apic_4)
 {
 	both_irqchips("x2apic", NULL, 4);
+}
+
+TEST(kvm_run_irqchips_badapic)
+{
+	both_irqchips("badapic", NULL, 1);
 }
 
 TEST(kvm_run_irqchips_ipi_2)

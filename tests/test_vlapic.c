@@ -152,3 +152,26 @@ TEST(vlapic_avic_trap_and_fault_classes)
 	/* EXITINFO1 carries the offset in bits 11:4; low bits don't matter. */
 	ASSERT_EQ(vlapic_avic_access_class(0x30C), VLAPIC_AVIC_TRAP);
 }
+
+/* Reserved bits never stick; a software-disabled APIC keeps LVTs masked. */
+TEST(vlapic_sanitize_reserved_bits)
+{
+	static uint32_t page[1024] __attribute__((aligned(4096)));
+	void *regs = page;
+
+	vlapic_reset(regs, 3);
+	vlapic_write_svr(regs, 0x1FF);	/* enabled */
+	ASSERT_EQ(vlapic_sanitize_write(regs, APIC_LVT0, 0xFFFFFFFFU), 0x1A7FF);
+	ASSERT_EQ(vlapic_sanitize_write(regs, APIC_LVT1, 0x00008700U), 0x8700);
+	ASSERT_EQ(vlapic_sanitize_write(regs, APIC_LVTT, 0xFFFFFFFFU), 0x700FF);
+	ASSERT_EQ(vlapic_sanitize_write(regs, APIC_LVTERR, 0xFFFFFFFFU), 0x100FF);
+	ASSERT_EQ(vlapic_sanitize_write(regs, APIC_LVTPC, 0x000004FFU), 0x4FF);
+	ASSERT_EQ(vlapic_sanitize_write(regs, APIC_TDCR, 0xFFFFFFFFU), 0xB);
+	ASSERT_EQ(vlapic_sanitize_write(regs, APIC_LDR, 0x12345678U), 0x12000000);
+	ASSERT_EQ(vlapic_sanitize_write(regs, APIC_DFR, 0x00000000U), 0x0FFFFFFF);
+	ASSERT_EQ(vlapic_sanitize_write(regs, APIC_ID, 0xFFFFFFFFU), 0xFF000000);
+	ASSERT_EQ(vlapic_sanitize_write(regs, APIC_TMICT, 0xFFFFFFFFU), 0xFFFFFFFF);
+	vlapic_write_svr(regs, 0x0FF);	/* software-disabled */
+	ASSERT_EQ(vlapic_sanitize_write(regs, APIC_LVTT, 0x30), 0x10030);
+	ASSERT_EQ(vlapic_sanitize_write(regs, APIC_LDR, 0x01000000U), 0x01000000);
+}
