@@ -685,6 +685,13 @@ static void avic_emulate_ipi(struct vcpu *sender, const struct vlapic_icr *d, bo
 				  __ATOMIC_RELAXED);
 		return;
 	}
+	/*
+	 * INIT level de-assert (level-triggered, Level = 0) only copies every
+	 * APIC's ID into its arbitration ID: it resets nobody (SDM 10.6.1;
+	 * KVM ignores it too).
+	 */
+	if (d->delivery_mode == APIC_DM_INIT && d->trigger_level && !d->level_assert)
+		return;
 	for (uint32_t i = 0; i < vm_nr_vcpus(vm); i++) {
 		struct vcpu *t = vm_get_vcpu(vm, i);
 
