@@ -247,6 +247,10 @@ static int place_modules(struct loader *l, const struct mboot_params *p, uint64_
 			return fail(l, -E2BIG, "module %u (%zu bytes) does not fit: it would end at 0x%llx, RAM ends at 0x%llx",
 				    i, m->size, (unsigned long long)(at + m->size),
 				    (unsigned long long)ram_size);
+		/* Multiboot addresses are 32 bits: mod_end must not wrap to 0. */
+		if (at + m->size > UINT32_MAX)
+			return fail(l, -E2BIG, "module %u (%zu bytes) would end at 0x%llx, beyond the 32-bit addresses Multiboot passes",
+				    i, m->size, (unsigned long long)(at + m->size));
 		lay->mod_start[i] = (uint32_t)at;
 		lay->mod_end[i] = (uint32_t)(at + m->size);
 		at = page_up(at + m->size);
