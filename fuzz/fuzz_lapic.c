@@ -28,6 +28,7 @@
  *     loaded while APIC virtualisation was active, with the host APIC ID
  *     of the CPU it was loaded on;
  *   - a valid logical-table entry names a vCPU of the VM;
+ *   - an INIT level de-assert IPI makes no INIT event anywhere;
  *   - vkvm_lapic_msr returns 0, 1 (only for a TPR write) or -EINVAL, and
  *     always -EINVAL outside x2APIC mode; x2APIC ICR and EOI writes of
  *     valid values are never refused.
@@ -187,6 +188,24 @@ static void check_all(struct vkvm_lapic *l, const struct shadow *s)
 	}
 }
 
+/*
+ * INIT level de-assert (INIT, level-triggered, Level = 0) only makes every
+ * APIC copy its ID into its arbitration ID: it resets nobody (SDM 10.6.1,
+ * AMD APM 16.5; KVM ignores it too).
+ */
+static void check_init_deassert(struct vkvm_lapic *l, uint32_t icr_low, const uint32_t *before)
+{
+	if (FIELD_GET(APIC_ICR_DELIVERY_MODE, icr_low) != APIC_DM_INIT ||
+	    !(icr_low & APIC_ICR_TRIGGER_LEVEL) || (icr_low & APIC_ICR_LEVEL_ASSERT))
+		return;
+	for (uint32_t j = 0; j < l->nr; j++) {
+		uint32_t ev = __atomic_load_n(&to_avic_vcpu(l->vcpus[j])->events, __ATOMIC_RELAXED);
+
+		CHECK(!(ev & ~before[j] & AVIC_EVENT_INIT),
+		      "INIT level de-assert (ICR 0x%x) made an INIT for vCPU %u", icr_low, j);
+	}
+}
+
 /* Load semantics the fuzzer expects (vcpu_load, or unblocking while loaded). */
 static void shadow_load(struct vkvm_lapic *l, struct shadow *s)
 {
@@ -242,6 +261,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct vkvm_lapic lapic;
 	struct vkvm_lapic *l = &lapic;
 	struct shadow s[MAX_VCPUS] = { 0 };
+	uint32_t ev_before[MAX_VCPUS];
 	struct input in = { data, size };
 	struct host_mem_stats st;
 	uint32_t nr = 1 + u8(&in) % MAX_VCPUS;
@@ -283,6 +303,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 4: case 5:
 			/* An IPI: destination, then the command. */
+			for (uint32_t j = 0; j < nr; j++)
+				ev_before[j] = __atomic_load_n(&to_avic_vcpu(l->vcpus[j])->events,
+							       __ATOMIC_RELAXED);
 			if (!mmio) {
 				/* x2APIC: one 64-bit ICR write, 32-bit destination. */
 				uint8_t db = u8(&in);
@@ -292,12 +315,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (vkvm_lapic_x2apic(l, i))
 					CHECK(vkvm_lapic_msr(l, i, 0x830, true, &icr) == 0,
 					      "x2APIC ICR write 0x%llx refused", (unsigned long long)icr);
+				check_init_deassert(l, (uint32_t)icr, ev_before);
 				break;
 			}
 			val = (uint32_t)u8(&in) << 24;
 			vkvm_lapic_access(l, i, APIC_ICR2, true, &val);
 			val = u32(&in) & 0x000CCFFF;
 			vkvm_lapic_access(l, i, APIC_ICR, true, &val);
+			check_init_deassert(l, val, ev_before);
 			break;
 		case 6:
 			want = expected_accept(l, i);

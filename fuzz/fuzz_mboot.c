@@ -8,6 +8,9 @@
  *              (the last one cannot fit the strings area: -E2BIG)
  *   bits 5:3   modules 0..7, cut from the image itself, each with a string
  *   bit 6      module sizes doubled (some will not fit)
+ *   bit 7      4 GiB of RAM instead (a sparse mapping; kernels whose
+ *              segments add up to more than 64 MiB are skipped), where
+ *              32-bit truncation of addresses can show
  *
  * Invariants (abort on violation):
  *   - the result is 0, -ENOEXEC, -ERANGE, -E2BIG or -EINVAL; `why` is a
@@ -19,7 +22,9 @@
  *     modules page-aligned, at or above 1 MiB and kernel_end, in RAM, holding
  *     their bytes; the info block's flags, memory sizes, command line, module
  *     list and memory map as the header documents; and every RAM byte outside
- *     the segments, modules and loader area unchanged.
+ *     the segments, modules and loader area unchanged (not checked with
+ *     4 GiB of RAM, whose untouched pages read 0, nor is RAM after an
+ *     error there).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -27,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <vintc/mboot.h>
 
@@ -35,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define RAM_MAX		(4U << 20)
 #define FILL		0xA5
 
-static uint8_t *ram, *modbuf;
+static uint8_t *ram, *modbuf, *big_ram;	/* big_ram: MBOOT_MAX_RAM, sparse */
 static char long_a[3001], long_b[30001];
 
 #define CHECK(cond, ...) do {						\
@@ -74,6 +80,29 @@ static bool all_zero(const uint8_t *p, size_t n)
 /* A written range of RAM: [start, end). */
 struct range { uint64_t start, end; };
 
+/* PT_LOAD memory sizes added up (0 for what the loader will refuse anyway). */
+static uint64_t load_bytes(const uint8_t *img, size_t size)
+{
+	uint64_t total = 0;
+	uint32_t phoff;
+	uint16_t phentsize, phnum;
+
+	if (size < 52)
+		return 0;
+	phoff = rd32(img + 28);
+	phentsize = (uint16_t)(img[42] | img[43] << 8);
+	phnum = (uint16_t)(img[44] | img[45] << 8);
+	for (uint32_t i = 0; i < phnum && phentsize >= 32; i++) {
+		uint64_t ph = phoff + (uint64_t)i * phentsize;
+
+		if (ph + 32 > size)
+			break;
+		if (rd32(img + ph) == 1)
+			total += rd32(img + ph + 20);
+	}
+	return total;
+}
+
 static int cmp_range(const void *a, const void *b)
 {
 	const struct range *x = a, *y = b;
@@ -81,13 +110,13 @@ static int cmp_range(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-static void check_success(const struct mboot_params *p, uint64_t ram_size,
+static void check_success(const struct mboot_params *p, uint8_t *mem, uint64_t ram_size,
 			  const struct mboot_layout *lay)
 {
 	struct range r[MBOOT_MAX_SEGMENTS + MBOOT_MAX_MODS + 1];
 	unsigned int nr = 0;
 	uint64_t end = 0, at;
-	const uint8_t *info = ram + MBOOT_INFO_ADDR;
+	const uint8_t *info = mem + MBOOT_INFO_ADDR;
 	const uint8_t *img = p->image;
 	bool entry_in = false;
 	uint32_t flags;
@@ -110,9 +139,9 @@ static void check_success(const struct mboot_params *p, uint64_t ram_size,
 			CHECK(s_end <= o->paddr || (uint64_t)o->paddr + o->memsz <= s->paddr,
 			      "segments %u and %u overlap", i, j);
 		}
-		CHECK(!memcmp(ram + s->paddr, img + s->offset, s->filesz),
+		CHECK(!memcmp(mem + s->paddr, img + s->offset, s->filesz),
 		      "segment %u bytes differ from the file", i);
-		CHECK(all_zero(ram + s->paddr + s->filesz, s->memsz - s->filesz),
+		CHECK(all_zero(mem + s->paddr + s->filesz, s->memsz - s->filesz),
 		      "segment %u bss not zero", i);
 		if (lay->entry >= s->paddr && lay->entry < s_end)
 			entry_in = true;
@@ -133,7 +162,7 @@ static void check_success(const struct mboot_params *p, uint64_t ram_size,
 		CHECK(st >= at, "module %u at 0x%x below 0x%llx", i, st, (unsigned long long)at);
 		CHECK(en >= st && en - st == p->mods[i].size, "module %u size", i);
 		CHECK(en <= ram_size, "module %u ends at 0x%x", i, en);
-		CHECK(!memcmp(ram + st, p->mods[i].data, p->mods[i].size), "module %u bytes", i);
+		CHECK(!memcmp(mem + st, p->mods[i].data, p->mods[i].size), "module %u bytes", i);
 		at = en;
 		r[nr++] = (struct range){ st, en };
 	}
@@ -154,12 +183,12 @@ static void check_success(const struct mboot_params *p, uint64_t ram_size,
 
 		CHECK(a >= MBOOT_STRINGS_ADDR && a + strlen(p->cmdline) < MBOOT_AREA_END,
 		      "cmdline at 0x%x", a);
-		CHECK(!strcmp((const char *)ram + a, p->cmdline), "cmdline text");
+		CHECK(!strcmp((const char *)mem + a, p->cmdline), "cmdline text");
 	}
 	CHECK(rd32(info + MBOOT_INFO_MODS_COUNT) == p->nr_mods, "mods_count");
 	CHECK(rd32(info + MBOOT_INFO_MODS_ADDR) == MBOOT_MODS_ADDR, "mods_addr");
 	for (unsigned int i = 0; i < p->nr_mods; i++) {
-		const uint8_t *m = ram + MBOOT_MODS_ADDR + i * MBOOT_MOD_SIZE;
+		const uint8_t *m = mem + MBOOT_MODS_ADDR + i * MBOOT_MOD_SIZE;
 		uint32_t a = rd32(m + 8);
 		const char *want = p->mods[i].string ? p->mods[i].string : "";
 
@@ -167,13 +196,13 @@ static void check_success(const struct mboot_params *p, uint64_t ram_size,
 		      "module %u entry", i);
 		CHECK(a >= MBOOT_STRINGS_ADDR && a + strlen(want) < MBOOT_AREA_END,
 		      "module %u string at 0x%x", i, a);
-		CHECK(!strcmp((const char *)ram + a, want), "module %u string", i);
+		CHECK(!strcmp((const char *)mem + a, want), "module %u string", i);
 	}
 	CHECK(rd32(info + MBOOT_INFO_MMAP_LENGTH) == MBOOT_MMAP_ENTRIES * MBOOT_MMAP_ENTRY_SIZE,
 	      "mmap_length");
 	CHECK(rd32(info + MBOOT_INFO_MMAP_ADDR) == MBOOT_MMAP_ADDR, "mmap_addr");
 	{
-		const uint8_t *e = ram + MBOOT_MMAP_ADDR;
+		const uint8_t *e = mem + MBOOT_MMAP_ADDR;
 		uint64_t total = 0;
 
 		for (unsigned int i = 0; i < MBOOT_MMAP_ENTRIES; i++, e += MBOOT_MMAP_ENTRY_SIZE) {
@@ -185,18 +214,20 @@ static void check_success(const struct mboot_params *p, uint64_t ram_size,
 	}
 
 	/* Nothing else written. */
+	if (mem == big_ram)
+		return;
 	qsort(r, nr, sizeof(r[0]), cmp_range);
 	at = 0;
 	for (unsigned int i = 0; i < nr; i++) {
 		if (r[i].start > at)
-			CHECK(all_fill(ram + at, r[i].start - at),
+			CHECK(all_fill(mem + at, r[i].start - at),
 			      "RAM 0x%llx-0x%llx written outside the layout",
 			      (unsigned long long)at, (unsigned long long)r[i].start);
 		if (r[i].end > at)
 			at = r[i].end;
 	}
 	if (at < ram_size)
-		CHECK(all_fill(ram + at, ram_size - at), "RAM above 0x%llx written",
+		CHECK(all_fill(mem + at, ram_size - at), "RAM above 0x%llx written",
 		      (unsigned long long)at);
 }
 
@@ -207,6 +238,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mboot_params p = { 0 };
 	struct mboot_layout lay;
 	uint64_t ram_size;
+	uint8_t *mem;
 	char why[128];
 	uint8_t opt;
 	size_t n;
@@ -223,6 +255,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < RAM_MAX; i++)
 			modbuf[i] = (uint8_t)(i * 7 + 1);
 		memset(ram, FILL, RAM_MAX);
+		big_ram = mmap(NULL, MBOOT_MAX_RAM, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (big_ram == MAP_FAILED)
+			abort();
 		memset(long_a, 'a', sizeof(long_a) - 1);
 		memset(long_b, 'b', sizeof(long_b) - 1);
 	}
@@ -232,6 +268,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p.image = data;
 	p.image_size = size - 1;
 	ram_size = (opt & 1) ? RAM_MAX : MBOOT_MIN_RAM;
+	mem = ram;
+	if (opt & 0x80) {
+		if (load_bytes(data, size - 1) > (64U << 20))
+			return 0;
+		ram_size = MBOOT_MAX_RAM;
+		mem = big_ram;
+	}
 	switch ((opt >> 1) & 3) {
 	case 1: p.cmdline = "console=ttyS0"; break;
 	case 2: p.cmdline = long_a; break;
@@ -256,18 +299,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p.nr_mods = (unsigned int)n;
 
 	memset(why, 'X', sizeof(why));
-	ret = mboot_load(&p, ram, ram_size, &lay, why, sizeof(why));
+	ret = mboot_load(&p, mem, ram_size, &lay, why, sizeof(why));
 	CHECK(memchr(why, '\0', sizeof(why)) != NULL, "why not terminated");
 	CHECK(!strchr(why, '\n'), "why has a newline: %s", why);
 	if (ret) {
 		CHECK(ret == -ENOEXEC || ret == -ERANGE || ret == -E2BIG || ret == -EINVAL,
 		      "result %d (%s)", ret, why);
 		CHECK(why[0], "no reason for %d", ret);
-		CHECK(all_fill(ram, RAM_MAX), "RAM written by a failed load (%d: %s)", ret, why);
+		if (mem == ram)
+			CHECK(all_fill(ram, RAM_MAX), "RAM written by a failed load (%d: %s)", ret,
+			      why);
 		return 0;
 	}
 	CHECK(!why[0], "reason on success: %s", why);
-	check_success(&p, ram_size, &lay);
-	memset(ram, FILL, RAM_MAX);
+	check_success(&p, mem, ram_size, &lay);
+	if (mem == big_ram)
+		madvise(big_ram, MBOOT_MAX_RAM, MADV_DONTNEED);	/* back to zero pages */
+	else
+		memset(ram, FILL, RAM_MAX);
 	return 0;
 }

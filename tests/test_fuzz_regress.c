@@ -3,12 +3,15 @@
  * Regression tests for what the libFuzzer targets (fuzz/) found; each
  * names the corpus input that reproduces it.  See fuzz/README.md.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <vintc/amd_defs.h>
 #include <vintc/avic.h>
+#include <vintc/mboot.h>
 
 #include "../hyp/vlapic.h"
 #include "../tools/vintc/args.h"
@@ -56,6 +59,37 @@ TEST(fuzz_regress_emulated_ipi_illegal_vector)
 }
 
 /*
+ * fuzz/corpus/lapic/regress-init-deassert: an INIT level de-assert IPI
+ * (INIT, level-triggered, Level = 0) was emulated as an INIT, resetting
+ * its targets; it only resynchronises arbitration IDs.
+ */
+TEST(fuzz_regress_init_level_deassert)
+{
+	struct vm *vm = avic_vm_new(AVIC_MODEL_XAVIC, 0, NULL);
+	struct vcpu *a = avic_vcpu_new(vm, 0), *b = avic_vcpu_new(vm, 1);
+	uint64_t info2 = (uint64_t)AVIC_IPI_FAILURE_INVALID_INT_TYPE << 32;
+	uint64_t init = (1ULL << 56) | FIELD_PREP(APIC_ICR_DELIVERY_MODE, APIC_DM_INIT);
+
+	ASSERT_OK(avic_handle_incomplete_ipi(a, init | APIC_ICR_TRIGGER_LEVEL, info2, NULL));
+	ASSERT_EQ(avic_vcpu_take_events(b, NULL), 0);
+	/* Shorthand "all" through the trap path: nobody either. */
+	*apic_reg(to_avic_vcpu(a)->backing, APIC_ICR2) = 0;
+	*apic_reg(to_avic_vcpu(a)->backing, APIC_ICR) =
+		(uint32_t)(FIELD_PREP(APIC_ICR_DELIVERY_MODE, APIC_DM_INIT) |
+			   FIELD_PREP(APIC_ICR_SHORTHAND, APIC_SH_ALL) | APIC_ICR_TRIGGER_LEVEL);
+	ASSERT_OK(avic_handle_unaccelerated_access(a, APIC_ICR | BIT_ULL(32), NULL));
+	ASSERT_EQ(avic_vcpu_take_events(a, NULL), 0);
+	ASSERT_EQ(avic_vcpu_take_events(b, NULL), 0);
+	/* INIT assert, level- or edge-triggered, still resets. */
+	ASSERT_OK(avic_handle_incomplete_ipi(a, init | APIC_ICR_TRIGGER_LEVEL | APIC_ICR_LEVEL_ASSERT,
+					     info2, NULL));
+	ASSERT_EQ(avic_vcpu_take_events(b, NULL), AVIC_EVENT_INIT);
+	ASSERT_OK(avic_handle_incomplete_ipi(a, init | APIC_ICR_LEVEL_ASSERT, info2, NULL));
+	ASSERT_EQ(avic_vcpu_take_events(b, NULL), AVIC_EVENT_INIT);
+	vm_destroy(vm);
+}
+
+/*
  * fuzz/corpus/cli/regress-newline-in-arg: a newline inside an argv word
  * was echoed into the usage error, which then took two lines, against the
  * one-line convention of args.h.
@@ -80,4 +114,76 @@ TEST(fuzz_regress_cli_error_one_line)
 	ASSERT_EQ(lines, 1);
 	ASSERT(strstr(err, "'ping?pong'"));
 	free(err);
+}
+
+/*
+ * A minimal Multiboot ELF: one PT_LOAD of `memsz` bytes at physical and
+ * virtual `paddr`, entered at its start, its 12-byte Multiboot header as
+ * the segment's file contents.
+ */
+static size_t tiny_elf(uint8_t *img, uint32_t paddr, uint32_t memsz)
+{
+	static const uint32_t mb[3] = { 0x1BADB002U, 0, (uint32_t)-0x1BADB002 };
+	uint32_t ph[8] = { 1, 0x60, paddr, paddr, 12, memsz, 7, 0x1000 };
+
+	memset(img, 0, 0x80);
+	memcpy(img, "\177ELF\1\1\1", 7);
+	img[16] = 2;			/* ET_EXEC */
+	img[18] = 3;			/* EM_386 */
+	img[20] = 1;			/* EV_CURRENT */
+	memcpy(img + 24, &paddr, 4);	/* e_entry */
+	img[28] = 52;			/* e_phoff */
+	img[40] = 52;			/* e_ehsize */
+	img[42] = 32;			/* e_phentsize */
+	img[44] = 1;			/* e_phnum */
+	memcpy(img + 52, ph, sizeof(ph));
+	memcpy(img + 0x60, mb, sizeof(mb));
+	return 0x6C;
+}
+
+/*
+ * fuzz/corpus/mboot/regress-module-ends-at-4g (the loader target's 4 GiB
+ * RAM mode): a module ending at exactly 4 GiB got mod_end 0, and one
+ * placed after a kernel ending at 4 GiB got mod_start 0 (32-bit
+ * truncation).  Multiboot addresses are 32 bits: such modules do not fit
+ * (-E2BIG).
+ */
+TEST(fuzz_regress_mboot_module_end_32bit)
+{
+	const uint64_t ram_size = MBOOT_MAX_RAM;
+	uint8_t img[0x80], *ram, data[4096] = { 1, 2, 3 };
+	struct mboot_module mod = { data, sizeof(data), "m" };
+	struct mboot_params p = { .image = img, .mods = &mod, .nr_mods = 1 };
+	struct mboot_layout lay;
+	char why[160];
+	int r;
+
+	ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (ram == MAP_FAILED)
+		test_skip("cannot map 4 GiB of address space for the guest RAM");
+
+	/* Kernel's last page 0xFFFFE000: the module fills 0xFFFFF000..4 GiB. */
+	p.image_size = tiny_elf(img, 0xFFFFE000U, 0x1000);
+	r = mboot_load(&p, ram, ram_size, &lay, why, sizeof(why));
+	if (!r)
+		ASSERT(lay.mod_end[0] > lay.mod_start[0]);
+	ASSERT_EQ(r, -E2BIG);
+
+	/* Kernel up to 4 GiB: an empty module would start at 4 GiB. */
+	mod.size = 0;
+	p.image_size = tiny_elf(img, 0xFFFFF000U, 0x1000);
+	r = mboot_load(&p, ram, ram_size, &lay, why, sizeof(why));
+	if (!r)
+		ASSERT(lay.mod_start[0] >= MBOOT_HIGH_MEM_START);
+	ASSERT_EQ(r, -E2BIG);
+
+	/* One page lower, both fit, and the module ends below 4 GiB. */
+	mod.size = sizeof(data);
+	p.image_size = tiny_elf(img, 0xFFFFD000U, 0x1000);
+	ASSERT_OK(mboot_load(&p, ram, ram_size, &lay, why, sizeof(why)));
+	ASSERT_EQ(lay.mod_start[0], 0xFFFFE000U);
+	ASSERT_EQ(lay.mod_end[0], 0xFFFFF000U);
+	ASSERT_EQ(ram[0xFFFFE001U], 2);
+	munmap(ram, ram_size);
 }
