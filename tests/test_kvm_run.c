@@ -98,6 +98,8 @@ static char *lib_run_chip(const char *name, const char *cmdline, uint32_t timeou
 	o.out_fd = fileno(out);
 	o.nr_cpus = cpus;
 	o.irqchip = chip;
+	/* No halt polling: the tests count the blocking paths' exits and wake-ups. */
+	o.halt_poll_us = 0;
 	if (vkvm_run_guest(&o, r, &stage, why, sizeof(why)))
 		test_fail(__FILE__, __LINE__, "vkvm_run_guest(%s) failed at stage %d: %s", name,
 			  stage, why);
@@ -484,6 +486,44 @@ TEST(kvm_run_trace)
 	free(out);
 }
 
+/*
+ * Halt polling: every HLT either ends in the poll (the vCPU stayed
+ * IsRunning, so the IPI was accelerated) or gives up and blocks; with a
+ * generous 2 ms poll most halting round trips never block.
+ */
+TEST(kvm_run_halt_poll)
+{
+	FILE *o = tmpfile();
+	struct vkvm_result r;
+	enum vkvm_stage stage;
+	struct vkvm_opts opts;
+	char why[256], *out;
+	void *img;
+
+	need_kvm();
+	ASSERT(o);
+	vkvm_default_opts(&opts);
+	ASSERT_EQ(opts.halt_poll_us, VKVM_DEFAULT_HALT_POLL_US);
+	img = read_guest("smp", &opts.boot.image_size);
+	opts.boot.image = img;
+	opts.timeout_s = 30;
+	opts.out_fd = fileno(o);
+	opts.nr_cpus = 2;
+	opts.halt_poll_us = 2000;
+	if (vkvm_run_guest(&opts, &r, &stage, why, sizeof(why)))
+		test_fail(__FILE__, __LINE__, "run failed at stage %d: %s", stage, why);
+	out = slurp_fd(fileno(o), NULL);
+	fclose(o);
+	free(img);
+	if (strstr(out, "FAIL") || !strstr(out, "PASS pingpong halting\n"))
+		test_fail(__FILE__, __LINE__, "guest output:\n%s", out);
+	ASSERT_EQ(r.apic.halt_polls + r.apic.halt_poll_misses, r.exits[KVM_EXIT_HLT]);
+	ASSERT(r.apic.halt_polls > r.exits[KVM_EXIT_HLT] / 4);
+	/* A poll that ended a HLT saw an accelerated IPI, not a not-running exit. */
+	ASSERT(r.apic.ipi_exits[AVIC_IPI_FAILURE_TARGET_NOT_RUNNING] < 2000);
+	free(out);
+}
+
 /* A guest misusing its xAPIC gets the architectural answers, and runs on. */
 TEST(kvm_run_badapic)
 {
@@ -804,6 +844,12 @@ TEST(kvm_run_cli_usage_errors)
 	CLI(&c, "run", "--timeout", "-1", "x.elf");
 	ASSERT_USAGE(&c, "--timeout");
 	cli_free(&c);
+	CLI(&c, "run", "--halt-poll-us", "10001", "x.elf");
+	ASSERT_USAGE(&c, "--halt-poll-us: 10001 is out of range (0..10000)");
+	cli_free(&c);
+	CLI(&c, "run", "--trace", "/nonexistent-dir/t.json", guest_path("hello"));
+	ASSERT_USAGE(&c, "cannot write the trace /nonexistent-dir/t.json");
+	cli_free(&c);
 	/* A valid irqchip: the missing image is still a usage error. */
 	CLI(&c, "run", "--irqchip=kernel", "/nonexistent/vintc-guest.elf");
 	ASSERT_USAGE(&c, "/nonexistent/vintc-guest.elf");
@@ -851,9 +897,15 @@ TEST(kvm_run_cli_smp)
 	if (c.status != 1 || !strstr(c.out, "PASS ap 3 online\n") ||
 	    !strstr(c.out, "PASS pingpong halting\n") || !strstr(c.out, "\"cpus\":4") ||
 	    !strstr(c.out, "\"not_running\":") || !strstr(c.err, "vintc: run: IPIs ") ||
-	    !strstr(c.err, "INIT 3, SIPI 3"))
+	    !strstr(c.err, "INIT 3, SIPI 3") || !strstr(c.out, "\"halt_polls\":") ||
+	    !strstr(c.err, "vintc: run: halt polls "))
 		test_fail(__FILE__, __LINE__, "exit %d\nstdout:\n%s\nstderr:\n%s", c.status,
 			  c.out, c.err);
+	cli_free(&c);
+	/* Polling off: the JSON says no HLT ended in a poll. */
+	CLI(&c, "run", "-c", "2", "--halt-poll-us", "0", "--json", guest_path("smp"));
+	if (c.status != 1 || !strstr(c.out, "\"halt_polls\":0,\"halt_poll_misses\":0"))
+		test_fail(__FILE__, __LINE__, "exit %d\nstdout:\n%s", c.status, c.out);
 	cli_free(&c);
 }
 

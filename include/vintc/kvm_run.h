@@ -62,6 +62,8 @@ enum vkvm_stage {
 #define VKVM_MIN_RAM_MIB	2
 #define VKVM_MAX_RAM_MIB	4096
 #define VKVM_MAX_TIMEOUT_S	86400
+#define VKVM_DEFAULT_HALT_POLL_US 50
+#define VKVM_MAX_HALT_POLL_US	10000
 #define VKVM_NR_EXIT_REASONS	64	/* KVM_EXIT_* counted below this */
 
 /* The timeout kicks the vCPU out of KVM_RUN with this signal. */
@@ -94,6 +96,8 @@ struct vkvm_apic_stats {
 	uint64_t injected, nmis, inits, sipis;
 	uint64_t irq_windows;		/* interrupt windows requested */
 	uint64_t timer_fires;		/* APIC timer expiries (masked ones too) */
+	uint64_t halt_polls;		/* HLTs that halt polling ended without blocking */
+	uint64_t halt_poll_misses;	/* HLTs that polled, then blocked */
 };
 
 struct vkvm_opts {
@@ -103,6 +107,12 @@ struct vkvm_opts {
 	int out_fd;			/* COM1 output */
 	uint32_t nr_cpus;		/* 1..VKVM_MAX_CPUS (0: 1) */
 	enum vkvm_irqchip irqchip;
+	/*
+	 * --irqchip=avic: after a HLT exit, look for a wake-up reason this
+	 * long before blocking (KVM's halt_poll_ns does the same for its own
+	 * LAPIC); 0 never polls.  At most VKVM_MAX_HALT_POLL_US.
+	 */
+	uint32_t halt_poll_us;
 	/*
 	 * Trace-event JSON (as `vintc sim --trace`) written here at the end,
 	 * or NULL: a track per vCPU (time in KVM_RUN with its exit reason,

@@ -27,7 +27,7 @@ void cmd_run_usage(FILE *f)
 {
 	fputs("usage: vintc run [-c CPUS] [-m MiB] [--irqchip=avic|kernel] [--append CMDLINE]\n"
 	      "                 [--initrd FILE]... [--timeout S] [--json] [--stats]\n"
-	      "                 [--trace FILE] IMAGE\n"
+	      "                 [--trace FILE] [--halt-poll-us N] IMAGE\n"
 	      "\n"
 	      "Boot IMAGE, a Multiboot v1 ELF32 kernel, on /dev/kvm the way QEMU's -kernel\n"
 	      "does: its PT_LOAD segments at their physical addresses, entry in flat 32-bit\n"
@@ -61,6 +61,11 @@ void cmd_run_usage(FILE *f)
 	      "                    cause}, kicks, wakeups, injected, irq_windows, ...}\n"
 	      "  --stats           the same summary for humans, on stderr at the end\n"
 	      "                    default: nothing but the guest's output\n"
+	      "  --halt-poll-us N  --irqchip=avic: after a HLT, poll this long for an\n"
+	      "                    interrupt before blocking the vCPU, 0..10000 (default\n"
+	      "                    50; 0 never polls), as KVM's halt_poll_ns does for its\n"
+	      "                    own LAPIC; while polling the vCPU stays IsRunning, so\n"
+	      "                    IPIs to it are accelerated instead of waking it\n"
 	      "  --trace FILE      write a Chrome/Perfetto trace-event JSON file, as\n"
 	      "                    `vintc sim --trace`: a track per vCPU with its time in\n"
 	      "                    KVM_RUN (each slice named by its exit reason), time\n"
@@ -78,7 +83,7 @@ void cmd_run_usage(FILE *f)
 }
 
 struct run_args {
-	const char *cpus, *mem, *timeout, *image;
+	const char *cpus, *mem, *timeout, *image, *halt_poll;
 	const char *initrd[MBOOT_MAX_MODS];
 	unsigned int nr_initrd;
 	bool json, stats;
@@ -156,6 +161,8 @@ static int run_parse(int argc, char **argv, struct run_args *ra, struct vkvm_opt
 			val = &o->boot.cmdline;
 		else if (args_is(&a, "--trace"))
 			val = &o->trace_path;
+		else if (args_is(&a, "--halt-poll-us"))
+			val = &ra->halt_poll;
 		if (val) {
 			if (!(*val = args_value(&a)))
 				return CLI_EXIT_USAGE;
@@ -214,6 +221,12 @@ static int run_parse(int argc, char **argv, struct run_args *ra, struct vkvm_opt
 		if (args_parse_u64("--timeout", NULL, ra->timeout, 0, VKVM_MAX_TIMEOUT_S, &v))
 			return CLI_EXIT_USAGE;
 		o->timeout_s = (uint32_t)v;
+	}
+	if (ra->halt_poll) {
+		if (args_parse_u64("--halt-poll-us", NULL, ra->halt_poll, 0, VKVM_MAX_HALT_POLL_US,
+				   &v))
+			return CLI_EXIT_USAGE;
+		o->halt_poll_us = (uint32_t)v;
 	}
 	if (!ra->image)
 		return cli_usage_error("run: missing IMAGE (a Multiboot ELF32 kernel)");
@@ -280,8 +293,10 @@ static void json_regs(const uint64_t *c)
 	putchar('}');
 }
 
-static void json_apic(const struct vkvm_apic_stats *a)
+static void json_apic(const struct vkvm_result *r)
 {
+	const struct vkvm_apic_stats *a = &r->apic;
+
 	printf(",\"apic\":{\"reads\":");
 	json_regs(a->reads);
 	printf(",\"writes\":");
@@ -293,8 +308,12 @@ static void json_apic(const struct vkvm_apic_stats *a)
 		printf(",\"%s\":%" PRIu64, ipi_exit_names[i], a->ipi_exits[i]);
 	printf("},\"kicks\":%" PRIu64 ",\"wakeups\":%" PRIu64 ",\"injected\":%" PRIu64
 	       ",\"irq_windows\":%" PRIu64 ",\"nmis\":%" PRIu64 ",\"inits\":%" PRIu64
-	       ",\"sipis\":%" PRIu64 ",\"timer_fires\":%" PRIu64 "}", a->kicks, a->wakeups,
-	       a->injected, a->irq_windows, a->nmis, a->inits, a->sipis, a->timer_fires);
+	       ",\"sipis\":%" PRIu64 ",\"timer_fires\":%" PRIu64 ",\"halt_polls\":%" PRIu64
+	       ",\"halt_poll_misses\":%" PRIu64 ",\"msr_gp\":%" PRIu64 ",\"x2apic\":%s"
+	       ",\"tsc_deadline\":%s}", a->kicks, a->wakeups,
+	       a->injected, a->irq_windows, a->nmis, a->inits, a->sipis, a->timer_fires,
+	       a->halt_polls, a->halt_poll_misses, r->msr_gp, r->x2apic ? "true" : "false",
+	       r->tsc_deadline ? "true" : "false");
 }
 
 /* The human summary, on stderr after the guest's output (--stats). */
@@ -330,6 +349,10 @@ static void run_stats(const struct vkvm_result *r)
 		", irq windows %" PRIu64 ", NMI %" PRIu64 ", INIT %" PRIu64 ", SIPI %" PRIu64
 		", timer fires %" PRIu64 "\n", a->kicks, a->wakeups, a->injected, a->irq_windows,
 		a->nmis, a->inits, a->sipis, a->timer_fires);
+	fprintf(stderr, "vintc: run: halt polls %" PRIu64 " ended a HLT, %" PRIu64
+		" gave up; MSR #GPs %" PRIu64 "; x2APIC %s, TSC-deadline %s\n", a->halt_polls,
+		a->halt_poll_misses, r->msr_gp, r->x2apic ? "advertised" : "hidden (probe)",
+		r->tsc_deadline ? "advertised" : "hidden (probe)");
 }
 
 static void run_json(const struct vkvm_result *r)
@@ -361,7 +384,7 @@ static void run_json(const struct vkvm_result *r)
 		printf(",\"irqchip\":\"kernel\",\"apic\":\"in-kernel\"");
 	} else {
 		printf(",\"irqchip\":\"avic\"");
-		json_apic(&r->apic);
+		json_apic(r);
 	}
 	printf("}\n");
 }
