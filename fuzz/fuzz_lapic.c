@@ -13,7 +13,9 @@
  *   blocking/unblocking, a device or timer interrupt (avic_deliver),
  *   taking the pending INIT/SIPI/NMI events, IA32_APIC_BASE changes
  *   (xAPIC, x2APIC, disabled, as KVM allows them) and x2APIC MSR accesses
- *   (vkvm_lapic_msr), MMIO only while the xAPIC page answers.
+ *   (vkvm_lapic_msr), MMIO only while the xAPIC page answers; and, below
+ *   the runner, any ICR through the silicon model (avic_cpu_icr_write) and
+ *   any EXITINFO for the incomplete-IPI and unaccelerated-access handlers.
  *
  * Invariants, after every operation and for every vCPU:
  *   - IRR and ISR hold no vector below 16;
@@ -29,6 +31,8 @@
  *     of the CPU it was loaded on;
  *   - a valid logical-table entry names a vCPU of the VM;
  *   - an INIT level de-assert IPI makes no INIT event anywhere;
+ *   - the exit handlers return what avic.h documents (-EINVAL exactly for
+ *     an unknown incomplete-IPI cause), and a model ICR write is handled;
  *   - vkvm_lapic_msr returns 0, 1 (only for a TPR write) or -EINVAL, and
  *     always -EINVAL outside x2APIC mode; x2APIC ICR and EOI writes of
  *     valid values are never refused.
@@ -43,6 +47,7 @@
 
 #include <vintc/amd_defs.h>
 #include <vintc/avic.h>
+#include <vintc/avic_cpu.h>
 #include <vintc/host.h>
 #include <vintc/vm.h>
 
@@ -76,6 +81,11 @@ static uint8_t u8(struct input *in)
 		in->n--;
 	}
 	return v;
+}
+
+static uint16_t u16(struct input *in)
+{
+	return (uint16_t)(u8(in) | u8(in) << 8);
 }
 
 static uint32_t u32(struct input *in)
@@ -203,6 +213,57 @@ static void check_init_deassert(struct vkvm_lapic *l, uint32_t icr_low, const ui
 
 		CHECK(!(ev & ~before[j] & AVIC_EVENT_INIT),
 		      "INIT level de-assert (ICR 0x%x) made an INIT for vCPU %u", icr_low, j);
+	}
+}
+
+/*
+ * The hypervisor's AVIC exit handlers and the silicon's ICR processing
+ * called directly, with values the runner would never produce: any ICR
+ * (reserved bits, 32-bit destinations) through avic_cpu_icr_write on the
+ * vCPU's VMCB and its exit handled as sim/ and kvm/ do, any EXITINFO pair
+ * for the incomplete-IPI exit (causes 0..255), any EXITINFO1 for the
+ * unaccelerated-access exit.
+ */
+static void raw_hyp_op(struct vkvm_lapic *l, uint32_t i, uint8_t op, struct input *in)
+{
+	struct vcpu *vcpu = l->vcpus[i];
+	struct avic_vcpu *v = to_avic_vcpu(vcpu);
+	uint64_t a = (uint64_t)u32(in) | (uint64_t)u32(in) << 32;
+	int r;
+
+	switch ((op >> 5) & 3) {
+	case 0: {
+		struct avic_cpu_opts o = { .erratum_1235 = op & 0x80, .current_host_apic_id = i };
+		struct avic_cpu_ipi out;
+
+		*apic_reg(v->backing, APIC_ICR2) = (uint32_t)(a >> 32);
+		*apic_reg(v->backing, APIC_ICR) = (uint32_t)a & ~(uint32_t)APIC_ICR_BUSY;
+		r = avic_cpu_icr_write(&v->vmcb, a, &o, &out);
+		CHECK(r == 0 || r == -ENODEV, "avic_cpu_icr_write: %d", r);
+		if (r)
+			r = avic_handle_unaccelerated_access(vcpu, APIC_ICR | BIT_ULL(32), NULL);
+		else if (out.exit_code)
+			r = avic_handle_incomplete_ipi(vcpu, out.exitinfo1, out.exitinfo2, NULL);
+		CHECK(r == 0, "handling a model ICR write (0x%llx): %d", (unsigned long long)a, r);
+		break;
+	}
+	case 1: {
+		uint64_t info2 = (uint64_t)u8(in) << 32 | u16(in);
+
+		r = avic_handle_incomplete_ipi(vcpu, a, info2, NULL);
+		CHECK(r == 0 || r == -EFAULT || r == -EINVAL, "incomplete IPI: %d", r);
+		CHECK((r == -EINVAL) == ((info2 >> 32) > AVIC_IPI_FAILURE_INVALID_IPI_VECTOR),
+		      "incomplete IPI cause %llu: %d", (unsigned long long)(info2 >> 32), r);
+		break;
+	}
+	default: {
+		uint32_t val = (uint32_t)(a >> 32);
+
+		r = avic_handle_unaccelerated_access(vcpu, (uint32_t)a | (op & 0x80 ? BIT_ULL(32) : 0),
+						     &val);
+		CHECK(r == 0 || r == -EINVAL, "unaccelerated access: %d", r);
+		break;
+	}
 	}
 }
 
@@ -433,6 +494,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		default:
+			if (op & 0x10) {
+				raw_hyp_op(l, i, op, &in);
+				break;
+			}
 			val = u32(&in);
 			if (mmio)
 				vkvm_lapic_access(l, i, APIC_ESR, true, &val);
