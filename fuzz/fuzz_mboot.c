@@ -198,19 +198,36 @@ static void check_success(const struct mboot_params *p, uint8_t *mem, uint64_t r
 		      "module %u string at 0x%x", i, a);
 		CHECK(!strcmp((const char *)mem + a, want), "module %u string", i);
 	}
-	CHECK(rd32(info + MBOOT_INFO_MMAP_LENGTH) == MBOOT_MMAP_ENTRIES * MBOOT_MMAP_ENTRY_SIZE,
+	CHECK(lay->nr_mmap >= 4 && lay->nr_mmap <= MBOOT_MMAP_MAX_ENTRIES, "nr_mmap %u",
+	      lay->nr_mmap);
+	CHECK(rd32(info + MBOOT_INFO_MMAP_LENGTH) == lay->nr_mmap * MBOOT_MMAP_ENTRY_SIZE,
 	      "mmap_length");
 	CHECK(rd32(info + MBOOT_INFO_MMAP_ADDR) == MBOOT_MMAP_ADDR, "mmap_addr");
 	{
+		/*
+		 * Contiguous entries up to the APIC page; RAM (type 1) never
+		 * covers it, and all RAM is described.
+		 */
 		const uint8_t *e = mem + MBOOT_MMAP_ADDR;
-		uint64_t total = 0;
+		uint64_t total = 0, ram = 0;
 
-		for (unsigned int i = 0; i < MBOOT_MMAP_ENTRIES; i++, e += MBOOT_MMAP_ENTRY_SIZE) {
+		for (unsigned int i = 0; i < lay->nr_mmap; i++, e += MBOOT_MMAP_ENTRY_SIZE) {
+			uint64_t base = rd64(e + 4), len = rd64(e + 12);
+
 			CHECK(rd32(e) == 20, "mmap entry %u size", i);
-			CHECK(rd64(e + 4) == total, "mmap entry %u base", i);
-			total += rd64(e + 12);
+			CHECK(i == 3 || base == total, "mmap entry %u base", i);
+			if (rd32(e + 20) == MBOOT_MMAP_AVAILABLE) {
+				CHECK(base + len <= MBOOT_APIC_PAGE ||
+				      base >= (uint64_t)MBOOT_APIC_PAGE + MBOOT_APIC_PAGE_SIZE,
+				      "mmap entry %u covers the APIC page", i);
+				ram += len;
+			}
+			total = base + len;
 		}
-		CHECK(total == ram_size, "mmap covers 0x%llx", (unsigned long long)total);
+		CHECK(ram + (MBOOT_HIGH_MEM_START - MBOOT_LOW_MEM_END) +
+		      (ram_size > MBOOT_APIC_PAGE ? MBOOT_APIC_PAGE_SIZE : 0) == ram_size,
+		      "mmap RAM 0x%llx of 0x%llx", (unsigned long long)ram,
+		      (unsigned long long)ram_size);
 	}
 
 	/* Nothing else written. */

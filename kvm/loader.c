@@ -186,6 +186,11 @@ static int check_segments(struct loader *l, uint64_t ram_size, struct mboot_layo
 			return fail(l, -ERANGE, "segment %u (0x%x-0x%llx) is outside RAM (0x0-0x%llx)",
 				    i, pa, (unsigned long long)seg_end - 1,
 				    (unsigned long long)ram_size - 1);
+		if (overlaps(pa, seg_end, MBOOT_APIC_PAGE,
+			     (uint64_t)MBOOT_APIC_PAGE + MBOOT_APIC_PAGE_SIZE))
+			return fail(l, -ERANGE, "segment %u (0x%x-0x%llx) overlaps the local APIC page (0x%x-0x%x)",
+				    i, pa, (unsigned long long)seg_end - 1, MBOOT_APIC_PAGE,
+				    MBOOT_APIC_PAGE + MBOOT_APIC_PAGE_SIZE - 1);
 		if (overlaps(pa, seg_end, MBOOT_AREA_START, MBOOT_AREA_END))
 			return fail(l, -ERANGE, "segment %u (0x%x-0x%llx) overlaps the Multiboot info area (0x%x-0x%x)",
 				    i, pa, (unsigned long long)seg_end - 1, MBOOT_AREA_START,
@@ -251,6 +256,10 @@ static int place_modules(struct loader *l, const struct mboot_params *p, uint64_
 		if (at + m->size > UINT32_MAX)
 			return fail(l, -E2BIG, "module %u (%zu bytes) would end at 0x%llx, beyond the 32-bit addresses Multiboot passes",
 				    i, m->size, (unsigned long long)(at + m->size));
+		if (overlaps(at, at + m->size, MBOOT_APIC_PAGE,
+			     (uint64_t)MBOOT_APIC_PAGE + MBOOT_APIC_PAGE_SIZE))
+			return fail(l, -E2BIG, "module %u (%zu bytes) would overlap the local APIC page at 0x%x",
+				    i, m->size, MBOOT_APIC_PAGE);
 		lay->mod_start[i] = (uint32_t)at;
 		lay->mod_end[i] = (uint32_t)(at + m->size);
 		at = page_up(at + m->size);
@@ -285,22 +294,30 @@ static uint32_t put_string(uint8_t *ram, uint32_t *at, const char *s)
 }
 
 static void write_info(uint8_t *ram, uint64_t ram_size, const struct mboot_params *p,
-		       const struct mboot_layout *lay)
+		       struct mboot_layout *lay)
 {
 	uint32_t flags = MBOOT_INFO_MEM | MBOOT_INFO_MODS | MBOOT_INFO_MMAP |
 			 MBOOT_INFO_LOADER_NAME;
 	uint32_t str = MBOOT_STRINGS_ADDR;
-	const struct { uint64_t base, len; uint32_t type; } map[MBOOT_MMAP_ENTRIES] = {
+	uint64_t apic_end = (uint64_t)MBOOT_APIC_PAGE + MBOOT_APIC_PAGE_SIZE;
+	uint64_t upper_end = ram_size < MBOOT_APIC_PAGE ? ram_size : MBOOT_APIC_PAGE;
+	struct { uint64_t base, len; uint32_t type; } map[MBOOT_MMAP_MAX_ENTRIES] = {
 		{ 0, MBOOT_LOW_MEM_END, MBOOT_MMAP_AVAILABLE },
 		{ MBOOT_LOW_MEM_END, MBOOT_HIGH_MEM_START - MBOOT_LOW_MEM_END,
 		  MBOOT_MMAP_RESERVED },
-		{ MBOOT_HIGH_MEM_START, ram_size - MBOOT_HIGH_MEM_START, MBOOT_MMAP_AVAILABLE },
+		{ MBOOT_HIGH_MEM_START, upper_end - MBOOT_HIGH_MEM_START, MBOOT_MMAP_AVAILABLE },
+		{ MBOOT_APIC_PAGE, MBOOT_APIC_PAGE_SIZE, MBOOT_MMAP_RESERVED },
+		{ apic_end, ram_size > apic_end ? ram_size - apic_end : 0, MBOOT_MMAP_AVAILABLE },
 	};
+	/* The APIC page is listed even above RAM's end; RAM past it only if there is any. */
+	unsigned int nr = ram_size > apic_end ? 5 : 4;
+
+	lay->nr_mmap = nr;
 
 	memset(ram + MBOOT_AREA_START, 0, MBOOT_AREA_END - MBOOT_AREA_START);
 	wr32(ram, MBOOT_INFO_ADDR + MBOOT_INFO_MEM_LOWER, MBOOT_LOW_MEM_END / 1024);
 	wr32(ram, MBOOT_INFO_ADDR + MBOOT_INFO_MEM_UPPER,
-	     (uint32_t)((ram_size - MBOOT_HIGH_MEM_START) / 1024));
+	     (uint32_t)((upper_end - MBOOT_HIGH_MEM_START) / 1024));
 	if (p->cmdline) {
 		flags |= MBOOT_INFO_CMDLINE;
 		wr32(ram, MBOOT_INFO_ADDR + MBOOT_INFO_CMDLINE_OFF,
@@ -317,7 +334,7 @@ static void write_info(uint8_t *ram, uint64_t ram_size, const struct mboot_param
 		wr32(ram, e + 8, put_string(ram, &str, s));
 		wr32(ram, e + 12, 0);
 	}
-	for (unsigned int i = 0; i < MBOOT_MMAP_ENTRIES; i++) {
+	for (unsigned int i = 0; i < nr; i++) {
 		uint32_t e = MBOOT_MMAP_ADDR + i * MBOOT_MMAP_ENTRY_SIZE;
 
 		/* size excludes itself: base, length, type = 20 bytes. */
@@ -326,8 +343,7 @@ static void write_info(uint8_t *ram, uint64_t ram_size, const struct mboot_param
 		wr64(ram, e + 12, map[i].len);
 		wr32(ram, e + 20, map[i].type);
 	}
-	wr32(ram, MBOOT_INFO_ADDR + MBOOT_INFO_MMAP_LENGTH,
-	     MBOOT_MMAP_ENTRIES * MBOOT_MMAP_ENTRY_SIZE);
+	wr32(ram, MBOOT_INFO_ADDR + MBOOT_INFO_MMAP_LENGTH, nr * MBOOT_MMAP_ENTRY_SIZE);
 	wr32(ram, MBOOT_INFO_ADDR + MBOOT_INFO_MMAP_ADDR, MBOOT_MMAP_ADDR);
 	wr32(ram, MBOOT_INFO_ADDR + MBOOT_INFO_LOADER_NAME_OFF,
 	     put_string(ram, &str, LOADER_NAME));

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <vintc/host.h>
 #include <vintc/mboot.h>
@@ -199,8 +200,9 @@ TEST(mboot_good_image)
 	ASSERT_EQ(lay.nr_mods, 2);
 	ASSERT_EQ(lay.mod_start[1], 0x404000);
 
-	/* Memory map: low RAM, the VGA/BIOS hole, upper RAM to the end. */
-	ASSERT_EQ(r32(ram, info + 44), 3 * 24);
+	/* Memory map: low RAM, the VGA/BIOS hole, upper RAM to the end, the APIC page. */
+	ASSERT_EQ(r32(ram, info + 44), 4 * 24);
+	ASSERT_EQ(lay.nr_mmap, 4);
 	map = r32(ram, info + 48);
 	ASSERT_EQ(map, MBOOT_MMAP_ADDR);
 	ASSERT_EQ(r32(ram, map), 20);
@@ -214,6 +216,9 @@ TEST(mboot_good_image)
 	ASSERT_EQ(r64(ram, map + 52), 0x100000);
 	ASSERT_EQ(r64(ram, map + 60), RAM_SIZE - 0x100000);
 	ASSERT_EQ(r32(ram, map + 68), 1);
+	ASSERT_EQ(r64(ram, map + 76), 0xFEE00000);
+	ASSERT_EQ(r64(ram, map + 84), 0x1000);
+	ASSERT_EQ(r32(ram, map + 92), 2);
 
 	/* Every structure lies inside the documented loader area. */
 	ASSERT(r32(ram, info + 16) >= MBOOT_STRINGS_ADDR);
@@ -490,4 +495,45 @@ TEST(mboot_truncations_and_corruptions)
 		free(copy);
 	}
 	free(ram);
+}
+
+/*
+ * With 4 GiB of RAM the local APIC's page splits upper RAM: the map says
+ * so, mem_upper stops below it, and a segment on it is refused.
+ */
+TEST(mboot_apic_page_in_ram)
+{
+	const uint64_t ram_size = 4ULL << 30;
+	uint8_t *ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct mboot_params p = { 0 };
+	struct mboot_layout lay;
+	uint32_t map;
+	struct timg t;
+	char why[200];
+
+	ASSERT(ram != MAP_FAILED);
+	timg_default(&t);
+	timg_build(&t);
+	p.image = t.b;
+	p.image_size = t.size;
+	ASSERT_OK(mboot_load(&p, ram, ram_size, &lay, why, sizeof(why)));
+	ASSERT_EQ(lay.nr_mmap, 5);
+	ASSERT_EQ(r32(ram, MBOOT_INFO_ADDR + 44), 5 * 24);
+	ASSERT_EQ(r32(ram, MBOOT_INFO_ADDR + 8), (0xFEE00000 - 0x100000) / 1024);
+	map = MBOOT_MMAP_ADDR;
+	ASSERT_EQ(r64(ram, map + 52), 0x100000);
+	ASSERT_EQ(r64(ram, map + 60), 0xFEE00000 - 0x100000);
+	ASSERT_EQ(r64(ram, map + 76), 0xFEE00000);
+	ASSERT_EQ(r64(ram, map + 84), 0x1000);
+	ASSERT_EQ(r32(ram, map + 92), 2);
+	ASSERT_EQ(r64(ram, map + 100), 0xFEE01000);
+	ASSERT_EQ(r64(ram, map + 108), ram_size - 0xFEE01000);
+	ASSERT_EQ(r32(ram, map + 116), 1);
+
+	t.seg[1].paddr = t.seg[1].vaddr = 0xFEDFF000;	/* its bss reaches the page */
+	timg_build(&t);
+	ASSERT_EQ(mboot_load(&p, ram, ram_size, &lay, why, sizeof(why)), -ERANGE);
+	ASSERT(strstr(why, "overlaps the local APIC page"));
+	munmap(ram, ram_size);
 }

@@ -15,13 +15,16 @@
  *       MBOOT_STRINGS_ADDR     command line, then each module's string
  *     MBOOT_AREA_END
  *   0x000a0000 - 0x000fffff  VGA and BIOS hole, type 2 (reserved) in the map
- *   0x00100000 - RAM end     upper RAM (mem_upper), type 1 in the map:
+ *   0x00100000 - RAM end     upper RAM (mem_upper, up to the APIC page), type 1:
  *                            the kernel's PT_LOAD segments at their physical
  *                            addresses, then the modules, each page-aligned,
  *                            from the first page after the kernel's highest
  *                            byte (and never below 1 MiB)
  *
- * No segment or module may touch the loader area; memory outside the
+ *   0xfee00000 - 0xfee00fff  the local APIC, type 2; RAM above it (only with
+ *                            more than 4078 MiB) is a last type 1 entry
+ *
+ * No segment or module may touch the loader area or the APIC page; memory outside the
  * segments, the modules and the loader area is left as the caller gave it.
  */
 #ifndef VINTC_MBOOT_H
@@ -79,7 +82,14 @@
 #define MBOOT_MAX_PHDRS		256	/* program headers of any type */
 #define MBOOT_MIN_RAM		(2ULL << 20)
 #define MBOOT_MAX_RAM		(4ULL << 30)	/* 32-bit physical addresses */
-#define MBOOT_MMAP_ENTRIES	3
+/*
+ * The local APIC's page is a device, not RAM: the memory map reports it
+ * reserved (below RAM's end it splits upper RAM in two) and no segment or
+ * module may touch it.
+ */
+#define MBOOT_APIC_PAGE		0xFEE00000U
+#define MBOOT_APIC_PAGE_SIZE	0x1000U
+#define MBOOT_MMAP_MAX_ENTRIES	5
 
 struct mboot_module {
 	const void *data;
@@ -110,6 +120,7 @@ struct mboot_layout {
 	struct mboot_segment seg[MBOOT_MAX_SEGMENTS];
 	unsigned int nr_mods;
 	uint32_t mod_start[MBOOT_MAX_MODS], mod_end[MBOOT_MAX_MODS];
+	unsigned int nr_mmap;		/* memory map entries written */
 };
 
 /*
