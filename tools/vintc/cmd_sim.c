@@ -42,7 +42,9 @@ static const struct sim_wl_desc sim_wl_descs[] = {
 			     "                    at most 60 vCPUs (AVIC)" },
 	{ "self-ipi",        "every vCPU sends IPIs to itself (AVIC)" },
 	{ "churn",           "ipi-all-to-all while a device thread creates and destroys\n"
-			     "                    short-lived two-vCPU VMs (AVIC)" },
+			     "                    short-lived two-vCPU VMs, each taking a device interrupt\n"
+			     "                    through a GA-mode IRTE whose GA log tag a separate\n"
+			     "                    notifier thread resolves as the VM goes (AVIC)" },
 	{ "device-storm",    "two devices post interrupts through GA-mode IOMMU IRTEs with\n"
 			     "                    no flow control: doorbells, GA log, merges (AVIC)" },
 	{ "gicv5-spi",       "two devices inject virtual SPIs into VPEs that sleep on\n"
