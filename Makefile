@@ -161,6 +161,12 @@ SOAK_SECONDS ?= 600
 soak:
 	$(Q)sh tools/soak.sh $(SOAK_SECONDS)
 
+# Model checking (verify/): spin proves the AVIC and GICv5 delivery models
+# and refutes their deliberately broken variants.
+.PHONY: verify
+verify: deps
+	$(Q)sh verify/run.sh
+
 clean:
 	rm -rf build build-* 
 

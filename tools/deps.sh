@@ -18,6 +18,8 @@ esac
 if [ -n "$SAN" ] && ! ls /usr/lib/gcc/*/*/libtsan.so >/dev/null 2>&1; then
 	need="$need libasan8 libtsan2 libubsan1"
 fi
+# make verify model-checks the delivery protocols (verify/) with spin.
+command -v spin >/dev/null 2>&1 || need="$need spin"
 [ -z "$need" ] && exit 0
 
 echo "vintc: installing Debian packages:$need" >&2
