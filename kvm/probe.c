@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -86,19 +87,21 @@ int vkvm_msr_exits_enable(int vm_fd)
 
 static int probe_cpuid(int kvm_fd, int vcpu_fd)
 {
-	struct {
-		struct kvm_cpuid2 h;
-		struct kvm_cpuid_entry2 e[256];
-	} c;
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + 256 * sizeof(c->entries[0]));
+	int ret = 0;
 
-	memset(&c, 0, sizeof(c));
-	c.h.nent = 256;
-	if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, &c) < 0)
-		return -errno;
-	for (uint32_t i = 0; i < c.h.nent; i++)
-		if (c.e[i].function == 1)
-			c.e[i].ecx |= 1U << 21;	/* x2APIC */
-	return ioctl(vcpu_fd, KVM_SET_CPUID2, &c) < 0 ? -errno : 0;
+	if (!c)
+		return -ENOMEM;
+	c->nent = 256;
+	if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) < 0)
+		ret = -errno;
+	for (uint32_t i = 0; !ret && i < c->nent; i++)
+		if (c->entries[i].function == 1)
+			c->entries[i].ecx |= 1U << 21;	/* x2APIC */
+	if (!ret && ioctl(vcpu_fd, KVM_SET_CPUID2, c) < 0)
+		ret = -errno;
+	free(c);
+	return ret;
 }
 
 /* Run the stub; *found gets how many probe steps exited as expected. */

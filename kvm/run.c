@@ -1002,17 +1002,17 @@ static bool inject(struct vkvm_cpu *c)
 /* The guest's TSC now, for a TSC deadline; 0 if KVM will not say. */
 static uint64_t guest_tsc(struct vkvm_cpu *c)
 {
-	struct {
+	union {
 		struct kvm_msrs h;
-		struct kvm_msr_entry e;
+		uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
 	} m;
 
 	memset(&m, 0, sizeof(m));
 	m.h.nmsrs = 1;
-	m.e.index = 0x10;	/* IA32_TIME_STAMP_COUNTER */
+	m.h.entries[0].index = 0x10;	/* IA32_TIME_STAMP_COUNTER */
 	if (ioctl(c->fd, KVM_GET_MSRS, &m) != 1)
 		return 0;
-	return m.e.data;
+	return m.h.entries[0].data;
 }
 
 /*
