@@ -60,7 +60,15 @@
  *                            start_blocking ignored)
  *   BROKEN_SEQ_LATE          vcpu_block snapshots wake_seq after the IRR
  *                            look instead of before it (hyp/vm.c)
+ *   BROKEN_ERRATUM_1235      the silicon misses IsRunning = 0 and neither
+ *                            rings nor exits (hw/avic_cpu.c with
+ *                            opts->erratum_1235 and IPIv on)
  * Each must be refuted by spin with a counterexample trail.
+ *
+ * NO_IPIV (correct, must verify): IPI virtualisation off
+ * (cfg.avic.disable_ipiv): the table never shows IsRunning, so every
+ * IPI to another vCPU exits and the hypervisor kicks; KVM's workaround
+ * for erratum #1235.
  */
 
 #ifndef MAXHALT
@@ -213,11 +221,19 @@ active proctype icr_sender()
 		 *   if (avic_vcpu_table_entry(t) & IS_RUNNING) continue;
 		 *   avic_kick(t);
 		 */
+#ifdef BROKEN_ERRATUM_1235
+		/*
+		 * Erratum #1235 with IPIv on (hw/avic_cpu.c deliver_entry with
+		 * opts->erratum_1235): no exit, the IPI waits in the IRR.
+		 */
+		skip
+#else
 		empty(isb);
 		if
 		:: tbl_run -> skip
 		:: else -> avic_kick(h)
 		fi
+#endif
 	fi
 }
 
@@ -294,6 +310,15 @@ active proctype target()
 #else
 #define GALOG_BIT(sb) (sb)
 #endif
+/*
+ * avic_write_entry(): with cfg.avic.disable_ipiv IsRunning lives only in
+ * the shadow and the table never shows it (the erratum #1235 workaround).
+ */
+#ifdef NO_IPIV
+#define TBL_RUN 0
+#else
+#define TBL_RUN 1
+#endif
 #define AVIC_PUT(sb) \
 	sh_run = 0; \
 	tsb!V_TBL, (vcpu_cpu << 1); \
@@ -306,7 +331,7 @@ active proctype target()
 	 */
 #define AVIC_LOAD() \
 	sh_run = 1; \
-	tsb!V_TBL, (1 | (vcpu_cpu << 1)); \
+	tsb!V_TBL, (TBL_RUN | (vcpu_cpu << 1)); \
 	tsb!V_IRTE, (1 | (vcpu_cpu << 2))
 
 	/*
@@ -364,7 +389,7 @@ active proctype target()
 
 	/* initial state, before any other thread runs */
 	atomic {
-		tbl_run = 1; tbl_host = 0; irte_run = 1; irte_galog = 0; irte_dest = 0;
+		tbl_run = TBL_RUN; tbl_host = 0; irte_run = 1; irte_galog = 0; irte_dest = 0;
 		vcpu_cpu = 0; mode_in = 1; in_guest = 1
 	};
 
