@@ -832,7 +832,14 @@ static void vgic_v5_make_nonresident(struct vcpu *vcpu, bool wfi)
 
 static void vgic_v5_vcpu_put(struct vcpu *vcpu)
 {
-	vgic_v5_make_nonresident(vcpu, false);
+	/*
+	 * Preempted between vcpu_blocking() setting `blocking` and the
+	 * blocking hook: the load on the way back is skipped while blocking,
+	 * and the hook then finds the VPE not resident and returns, so this
+	 * put is the last chance to ask for a doorbell.  Without one the
+	 * vCPU would sleep through its interrupts (verify/gicv5_doorbell.pml).
+	 */
+	vgic_v5_make_nonresident(vcpu, load_acquire(&vcpu->blocking));
 }
 
 static void vgic_v5_vcpu_blocking(struct vcpu *vcpu)

@@ -368,6 +368,29 @@ TEST(vgic_v5_plain_put_requests_no_doorbell)
 	db_done(&d);
 }
 
+/*
+ * Preempted inside vcpu_block(), after `blocking` is set and before the
+ * blocking hook: the put must ask for the doorbell, since the hook will
+ * find the VPE not resident and do nothing (the window spin found in
+ * verify/gicv5_doorbell.pml).
+ */
+TEST(vgic_v5_preempted_while_blocking_requests_doorbell)
+{
+	struct dbvm d = db_setup();
+
+	store_release(&d.vcpu->blocking, 1);
+	vcpu_put(d.vcpu);		/* the preemption */
+	ASSERT(!to_vgic_v5_vcpu(d.vcpu)->resident);
+	vcpu_blocking(d.vcpu);		/* the hook: nothing left to do */
+	ASSERT_OK(gicv5_irs_inject(d.g.irs, d.vm_id, GICV5_HWIRQ_TYPE_SPI, 5));
+	ASSERT_EQ(handled(d.vcpu), 1);
+	ASSERT(vgic_v5_take_doorbell(d.vcpu));
+	store_release(&d.vcpu->blocking, 0);
+	ASSERT_OK(vcpu_load(d.vcpu, 3));
+	ASSERT(gicv5_pe_ack(d.g.irs, 3) >= 0);
+	db_done(&d);
+}
+
 struct waker {
 	struct dbvm *d;
 	uint32_t go;

@@ -60,10 +60,11 @@
  *                         one doorbell per non-resident period
  *   PREEMPT_IN_BLOCKING   also preempt the thread between hyp/vm.c
  *                         vcpu_blocking's store of blocking = 1 and the
- *                         GICv5 blocking hook (see README: this refutes
- *                         the C code as it is)
- *   FIX_PUT_WFI           with PREEMPT_IN_BLOCKING: vgic_v5_vcpu_put
- *                         requests a doorbell when vcpu->blocking is set,
+ *                         GICv5 blocking hook
+ *   BROKEN_PUT_NO_DOORBELL  with PREEMPT_IN_BLOCKING: vgic_v5_vcpu_put
+ *                         never requests a doorbell, as hyp/vgic_v5.c did
+ *                         before this model found the lost wake-up (see
+ *                         README); the C code now passes vcpu->blocking,
  *                         as hyp/avic.c avic_vcpu_put does for GALogIntr
  */
 
@@ -289,14 +290,14 @@ proctype target()
 	fi
 
 	/*
-	 * A preemption: vcpu_put -> vgic_v5_vcpu_put -> make_nonresident(false)
-	 * (FIX_PUT_WFI: make_nonresident(load_acquire(&vcpu->blocking))),
-	 * then vcpu_load -> vgic_v5_vcpu_load.
+	 * A preemption: vcpu_put -> vgic_v5_vcpu_put ->
+	 * make_nonresident(load_acquire(&vcpu->blocking)) (BROKEN_PUT_NO_DOORBELL:
+	 * make_nonresident(false)), then vcpu_load -> vgic_v5_vcpu_load.
 	 */
-#ifdef FIX_PUT_WFI
-#define PUT_WFI sh_blocking
-#else
+#ifdef BROKEN_PUT_NO_DOORBELL
 #define PUT_WFI 0
+#else
+#define PUT_WFI sh_blocking
 #endif
 #define PREEMPT() \
 	preempts++; \

@@ -129,11 +129,11 @@ gicv5_doorbell gicv5_doorbell-broken-nomb refute -DBROKEN_NOMB
 gicv5_doorbell gicv5_doorbell-broken-no-rearm refute -DBROKEN_NO_REARM
 gicv5_doorbell gicv5_doorbell-broken-strict-dbpm refute -DBROKEN_STRICT_DBPM
 gicv5_doorbell gicv5_doorbell-broken-no-selfclear refute -DBROKEN_NO_SELFCLEAR
-gicv5_doorbell gicv5_doorbell-preempt-in-blocking known -DPREEMPT_IN_BLOCKING
-gicv5_doorbell gicv5_doorbell-preempt-in-blocking-fixed pass -DPREEMPT_IN_BLOCKING -DFIX_PUT_WFI
+gicv5_doorbell gicv5_doorbell-preempt-in-blocking pass -DPREEMPT_IN_BLOCKING
+gicv5_doorbell gicv5_doorbell-broken-put-no-doorbell refute -DPREEMPT_IN_BLOCKING -DBROKEN_PUT_NO_DOORBELL
 "
-# The last line is hyp/vgic_v5.c as it is, preempted inside vcpu_blocking,
-# and the line after it the same with the fix the README describes.
+# The last two lines: hyp/vgic_v5.c preempted inside vcpu_blocking, as it
+# is and as it was before the fix the README describes.
 
 start=$(date +%s)
 # Two lanes: the big exhaustive AVIC searches, and everything else.
