@@ -22,18 +22,6 @@ void irq_handler(uint32_t vector)
 	apic_write(APIC_EOI, 0);
 }
 
-static int check(int ok, const char *what, uint32_t v)
-{
-	puts(ok ? "PASS " : "FAIL ");
-	puts(what);
-	if (!ok) {
-		puts(": ");
-		put_hex(v);
-	}
-	putc('\n');
-	return !ok;
-}
-
 static int self_ipi_arrives(void)
 {
 	uint32_t want = selfs + 1;
@@ -72,35 +60,35 @@ int main(uint32_t magic, uint32_t info)
 	ok = 1;
 	for (uint32_t i = 0; i < sizeof(read_only) / sizeof(read_only[0]); i++)
 		ok &= write_ignored(read_only[i]);
-	fails += check(ok, "badapic read-only registers ignore writes", ok);
+	fails += report(ok, "badapic read-only registers ignore writes", ok);
 
 	ok = 1;
 	for (uint32_t i = 0; i < sizeof(no_register) / sizeof(no_register[0]); i++)
 		ok &= write_ignored(no_register[i]);
-	fails += check(ok, "badapic offsets without a register ignore writes", ok);
+	fails += report(ok, "badapic offsets without a register ignore writes", ok);
 
 	apic_write(APIC_TPR, 0xFFFFFFFFU);
 	v = apic_read(APIC_TPR);
 	apic_write(APIC_TPR, 0);
-	fails += check(v == 0xFF, "badapic tpr reserved bits", v);
+	fails += report(v == 0xFF, "badapic tpr reserved bits", v);
 
 	apic_write(0x350, 0xFFFFFFFFU);		/* LVT LINT0 */
 	v = apic_read(0x350);
 	apic_write(0x350, 1U << 16);
-	fails += check((v & (1U << 16)) && !(v >> 17), "badapic lvt reserved bits", v);
+	fails += report((v & (1U << 16)) && !(v >> 17), "badapic lvt reserved bits", v);
 
 	/* Only aligned 32-bit accesses reach a register. */
 	*(volatile uint8_t *)(APIC_BASE + APIC_TPR) = 0xF0;
 	*(volatile uint32_t *)(APIC_BASE + APIC_TPR + 4) = 0xF0;
 	v = apic_read(APIC_TPR);
-	fails += check(v == 0, "badapic byte and misaligned writes ignored", v);
+	fails += report(v == 0, "badapic byte and misaligned writes ignored", v);
 
 	apic_write(APIC_EOI, 0);
 	v = apic_read(APIC_PPR);
-	fails += check(v == 0, "badapic eoi with nothing in service", v);
+	fails += report(v == 0, "badapic eoi with nothing in service", v);
 
 	apic_send(0, ICR_SH_SELF | (3U << 8) | VEC_SELF);	/* delivery mode 3: reserved */
-	fails += check(self_ipi_arrives(), "badapic reserved delivery mode", selfs);
+	fails += report(self_ipi_arrives(), "badapic reserved delivery mode", selfs);
 
 	for (uint32_t off = 0x020; off <= 0x3F0; off += 0x10) {
 		int keep = 0;
@@ -113,6 +101,6 @@ int main(uint32_t magic, uint32_t info)
 		apic_write(off, 0);
 	}
 	apic_write(APIC_TPR, 0);
-	fails += check(self_ipi_arrives(), "badapic still works after the sweep", selfs);
+	fails += report(self_ipi_arrives(), "badapic still works after the sweep", selfs);
 	return fails ? 1 : 0;
 }

@@ -29,31 +29,6 @@
 
 static volatile uint32_t online, pongs, nmis, spinning, stop_spin;
 static volatile uint32_t counts[MAX_CPUS], acks[MAX_CPUS];
-static volatile uint32_t print_lock;
-
-static void lock(void)
-{
-	while (__atomic_exchange_n(&print_lock, 1, __ATOMIC_ACQUIRE))
-		__asm__ volatile("pause");
-}
-
-static void unlock(void)
-{
-	__atomic_store_n(&print_lock, 0, __ATOMIC_RELEASE);
-}
-
-static void check(int ok, const char *what, uint32_t v)
-{
-	lock();
-	puts(ok ? "PASS " : "FAIL ");
-	puts(what);
-	if (!ok) {
-		puts(": ");
-		put_hex(v);
-	}
-	putc('\n');
-	unlock();
-}
 
 static void set_ldr(uint32_t id, int cluster)
 {
@@ -163,17 +138,17 @@ int main(uint32_t magic, uint32_t info)
 	smp_start_aps(TRAMPOLINE, ap_main);
 	for (uint32_t s = 0; online < n - 1; s++)
 		if (s > SPIN_LIMIT) {
-			check(0, "ipi aps online", online);
+			report(0, "ipi aps online", online);
 			return 1;
 		}
 
 	apic_send(0, ICR_SH_ALL | ICR_DM_FIXED | VEC_COUNT);
 	want++;
-	check(wait_counts(counts, all, n, want) && counts_are(all, n, want, 0),
+	report(wait_counts(counts, all, n, want) && counts_are(all, n, want, 0),
 	      "ipi all-including-self", counts[0]);
 
 	apic_send(0, ICR_SH_OTHERS | ICR_DM_FIXED | VEC_COUNT);
-	check(wait_counts(counts, all & ~1ULL, n, want + 1) &&
+	report(wait_counts(counts, all & ~1ULL, n, want + 1) &&
 	      counts_are(all & ~1ULL, n, want + 1, want) , "ipi all-excluding-self", counts[0]);
 	/* The BSP missed one: catch it up with a self-IPI. */
 	apic_send(0, ICR_SH_SELF | ICR_DM_FIXED | VEC_COUNT);
@@ -182,13 +157,13 @@ int main(uint32_t magic, uint32_t info)
 
 	apic_send(0xFF, ICR_DM_FIXED | VEC_COUNT);
 	want++;
-	check(wait_counts(counts, all, n, want) && counts_are(all, n, want, 0) ,
+	report(wait_counts(counts, all, n, want) && counts_are(all, n, want, 0) ,
 	      "ipi physical broadcast 0xff", counts[1]);
 
 	/* Flat: every AP below 8 by its bit, one IPI for all of them. */
 	mask = all & 0xFE;
 	apic_send((uint32_t)mask, ICR_DEST_LOGICAL | ICR_DM_FIXED | VEC_COUNT);
-	check(wait_counts(counts, mask, n, want + 1) && counts_are(mask, n, want + 1, want),
+	report(wait_counts(counts, mask, n, want + 1) && counts_are(mask, n, want + 1, want),
 	      "ipi logical flat", (uint32_t)mask);
 	for (uint32_t i = 0; i < n; i++)
 		if (!((mask >> i) & 1))
@@ -204,14 +179,14 @@ int main(uint32_t magic, uint32_t info)
 	apic_send(0x0E, ICR_DEST_LOGICAL | ICR_DM_FIXED | VEC_COUNT);
 	if (n > 4)
 		apic_send(0x10 | 0x0F, ICR_DEST_LOGICAL | ICR_DM_FIXED | VEC_COUNT);
-	check(wait_counts(counts, mask, n, want + 1) && counts_are(mask, n, want + 1, want),
+	report(wait_counts(counts, mask, n, want + 1) && counts_are(mask, n, want + 1, want),
 	      "ipi logical cluster", (uint32_t)mask);
 
 	apic_send(1, ICR_DM_NMI);
 	__asm__ volatile("sti");
 	for (uint32_t s = 0; !pongs && s < SPIN_LIMIT; s++)
 		__asm__ volatile("pause");
-	check(nmis == 1 && pongs == 1, "ipi nmi", nmis);
+	report(nmis == 1 && pongs == 1, "ipi nmi", nmis);
 
 	/* Spinning ping-pong: AP 1 leaves its HLT loop and spins. */
 	apic_send(1, ICR_DM_FIXED | VEC_SPIN);
@@ -221,6 +196,6 @@ int main(uint32_t magic, uint32_t info)
 			__asm__ volatile("pause");
 	}
 	stop_spin = 1;
-	check(pongs == SPIN_ROUNDS + 1, "ipi pingpong spinning", pongs);
+	report(pongs == SPIN_ROUNDS + 1, "ipi pingpong spinning", pongs);
 	return 0;
 }

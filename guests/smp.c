@@ -24,19 +24,8 @@
 #define SPIN_LIMIT	200000000U
 
 static volatile uint32_t online, pongs, pings, selfs;
-static volatile uint32_t print_lock;
 static uint32_t spin;
 
-static void lock(void)
-{
-	while (__atomic_exchange_n(&print_lock, 1, __ATOMIC_ACQUIRE))
-		__asm__ volatile("pause");
-}
-
-static void unlock(void)
-{
-	__atomic_store_n(&print_lock, 0, __ATOMIC_RELEASE);
-}
 
 void irq_handler(uint32_t vector)
 {
@@ -70,7 +59,7 @@ static void ap_main(uint32_t id)
 	uint32_t cid = cpuid_apic_id();
 
 	cpu_init();
-	lock();
+	console_lock();
 	if (cid != id) {
 		puts("FAIL ap ");
 		put_u32(id);
@@ -81,7 +70,7 @@ static void ap_main(uint32_t id)
 	puts("PASS ap ");
 	put_u32(id);
 	puts(" online\n");
-	unlock();
+	console_unlock();
 	__atomic_add_fetch(&online, 1, __ATOMIC_SEQ_CST);
 	/* "spin=1": AP 1 never halts, so every ping finds it inside the guest. */
 	if (spin && id == 1)
@@ -153,13 +142,13 @@ static uint32_t cmdline_u32(uint32_t info, const char *key, uint32_t def)
 
 static int fail(const char *what, uint32_t v)
 {
-	lock();
+	console_lock();
 	puts("FAIL ");
 	puts(what);
 	putc(' ');
 	put_hex(v);
 	putc('\n');
-	unlock();
+	console_unlock();
 	return 1;
 }
 
@@ -181,11 +170,11 @@ int main(uint32_t magic, uint32_t info)
 		while (__atomic_load_n(&online, __ATOMIC_SEQ_CST) < ncpus - 1)
 			if (++spins > SPIN_LIMIT)
 				return fail("aps online", online);
-		lock();
+		console_lock();
 		puts("PASS all ");
 		put_u32(ncpus - 1);
 		puts(" aps online\n");
-		unlock();
+		console_unlock();
 
 		for (uint32_t i = 0; i < rounds; i++) {
 			apic_send(1, ICR_DM_FIXED | VEC_PING);
@@ -194,9 +183,9 @@ int main(uint32_t magic, uint32_t info)
 		}
 		if (pings != rounds)
 			return fail("pings", pings);
-		lock();
+		console_lock();
 		puts(spin ? "PASS pingpong spinning\n" : "PASS pingpong halting\n");
-		unlock();
+		console_unlock();
 	}
 
 	apic_send(0, ICR_SH_SELF | ICR_DM_FIXED | VEC_SELF);
@@ -208,9 +197,9 @@ int main(uint32_t magic, uint32_t info)
 		if (!wait_spinning(&selfs, i + 2))
 			return fail("self-ipi loop stuck at", i);
 	}
-	lock();
+	console_lock();
 	puts("PASS self-ipi\n");
-	unlock();
+	console_unlock();
 
 	/* Vector 3 is illegal: the APIC reports it at the next ESR write. */
 	apic_write(APIC_ESR, 0);
@@ -219,9 +208,9 @@ int main(uint32_t magic, uint32_t info)
 	esr = apic_read(APIC_ESR);
 	if (esr && !(esr & (1U << 5)))
 		return fail("esr after illegal vector", esr);
-	lock();
+	console_lock();
 	puts(esr ? "PASS illegal vector esr\n" :
 	     "SKIP illegal vector esr: this APIC does not report it\n");
-	unlock();
+	console_unlock();
 	return 0;
 }

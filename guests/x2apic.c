@@ -25,18 +25,6 @@
 
 static volatile uint32_t online, pongs, selfs, gps;
 static volatile uint32_t bcasts[MAX_CPUS];
-static volatile uint32_t print_lock;
-
-static void lock(void)
-{
-	while (__atomic_exchange_n(&print_lock, 1, __ATOMIC_ACQUIRE))
-		__asm__ volatile("pause");
-}
-
-static void unlock(void)
-{
-	__atomic_store_n(&print_lock, 0, __ATOMIC_RELEASE);
-}
 
 uint32_t gp_handler(void)
 {
@@ -74,22 +62,15 @@ static void x2apic_enable(void)
 	wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | APIC_BASE_EXTD | APIC_BASE_EN);
 }
 
-static void check(int ok, const char *what, uint32_t v)
-{
-	lock();
-	puts(ok ? "PASS " : "FAIL ");
-	puts(what);
-	if (!ok) {
-		puts(": ");
-		put_hex(v);
-	}
-	putc('\n');
-	unlock();
-}
-
 /* Halt (interrupts on) until *p reaches want; 0 if it never does. */
 static int wait_for(volatile uint32_t *p, uint32_t want)
 {
+	/*
+	 * Interrupts off while looking: one taken between the look and the
+	 * HLT would leave the HLT waiting for an interrupt already handled.
+	 * STI's shadow then covers the HLT.
+	 */
+	__asm__ volatile("cli" ::: "memory");
 	for (uint32_t n = 0; *p < want; n++) {
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
 		if (n > HALT_LIMIT)
@@ -107,7 +88,7 @@ static void expect_gp(int write, uint32_t msr, uint64_t v, const char *what)
 		wrmsr(msr, v);
 	else
 		(void)rdmsr(msr);
-	check(gps == before + 1, what, gps - before);
+	report(gps == before + 1, what, gps - before);
 }
 
 static void ap_main(uint32_t id)
@@ -115,7 +96,7 @@ static void ap_main(uint32_t id)
 	cpu_init();
 	x2apic_enable();
 	if (my_id() != id)
-		check(0, "x2apic ap id", my_id());
+		report(0, "x2apic ap id", my_id());
 	__atomic_add_fetch(&online, 1, __ATOMIC_RELEASE);
 	for (;;)
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
@@ -127,19 +108,19 @@ static void checks_single(void)
 
 	cpuid(1, &a, &b, &c, &d);
 	id = my_id();
-	check(id == b >> 24, "x2apic id", id);
+	report(id == b >> 24, "x2apic id", id);
 	ldr = (uint32_t)rdmsr(X2APIC_MSR(APIC_LDR));
-	check(ldr == (((id >> 4) << 16) | (1U << (id & 0xF))), "x2apic ldr", ldr);
+	report(ldr == (((id >> 4) << 16) | (1U << (id & 0xF))), "x2apic ldr", ldr);
 
 	__asm__ volatile("sti");
 	wrmsr(X2APIC_MSR(0x3F0), VEC_SELF);	/* SELF_IPI */
-	check(wait_for(&selfs, 1), "x2apic self-ipi msr", selfs);
+	report(wait_for(&selfs, 1), "x2apic self-ipi msr", selfs);
 	apic_send(0, ICR_SH_SELF | ICR_DM_FIXED | VEC_SELF);
-	check(wait_for(&selfs, 2), "x2apic self-ipi icr", selfs);
+	report(wait_for(&selfs, 2), "x2apic self-ipi icr", selfs);
 
 	wrmsr(X2APIC_MSR(APIC_TPR), 0x50);
 	ppr = (uint32_t)rdmsr(X2APIC_MSR(APIC_PPR));
-	check(ppr == 0x50, "x2apic tpr to ppr", ppr);
+	report(ppr == 0x50, "x2apic tpr to ppr", ppr);
 	wrmsr(X2APIC_MSR(APIC_TPR), 0);
 
 	expect_gp(1, X2APIC_MSR(APIC_ID), 5, "x2apic gp write id");
@@ -148,17 +129,17 @@ static void checks_single(void)
 	/* The SDM's #GP; KVM's own LAPIC accepts it (a known difference). */
 	before = gps;
 	wrmsr(X2APIC_MSR(APIC_EOI), 1);
-	lock();
+	console_lock();
 	puts(gps == before + 1 ? "PASS x2apic gp eoi nonzero\n" :
 	     "SKIP x2apic gp eoi nonzero: no #GP from this APIC\n");
-	unlock();
+	console_unlock();
 	expect_gp(1, X2APIC_MSR(0x0E0), 0, "x2apic gp dfr");
 	expect_gp(0, X2APIC_MSR(APIC_ICR2), 0, "x2apic gp icr2");
 	expect_gp(1, X2APIC_MSR(APIC_TPR), 1ULL << 32, "x2apic gp reserved high bits");
 	expect_gp(1, X2APIC_MSR(0x3F0), 0x100 | VEC_SELF, "x2apic gp self-ipi reserved");
 	expect_gp(1, MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) & ~(uint64_t)APIC_BASE_EXTD,
 		  "x2apic gp back to xapic");
-	check(selfs == 2, "x2apic no stray interrupt", selfs);
+	report(selfs == 2, "x2apic no stray interrupt", selfs);
 }
 
 int main(uint32_t magic, uint32_t info)
@@ -181,7 +162,7 @@ int main(uint32_t magic, uint32_t info)
 		smp_start_aps(TRAMPOLINE, ap_main);
 		for (uint32_t s = 0; online < n - 1; s++)
 			if (s > SPIN_LIMIT) {
-				check(0, "x2apic aps online", online);
+				report(0, "x2apic aps online", online);
 				guest_exit(1);
 			}
 	}
@@ -194,10 +175,10 @@ int main(uint32_t magic, uint32_t info)
 			if (!wait_for(&pongs, i + 1))
 				break;
 		}
-		check(pongs == ROUND_TRIPS, "x2apic pingpong physical", pongs);
+		report(pongs == ROUND_TRIPS, "x2apic pingpong physical", pongs);
 		/* Logical: cluster 0, bit 1 is the CPU with x2APIC ID 1. */
 		apic_send(1U << 1, ICR_DEST_LOGICAL | ICR_DM_FIXED | VEC_PING);
-		check(wait_for(&pongs, ROUND_TRIPS + 1), "x2apic pingpong logical", pongs);
+		report(wait_for(&pongs, ROUND_TRIPS + 1), "x2apic pingpong logical", pongs);
 		apic_send(0xFFFFFFFFU, ICR_DM_FIXED | VEC_BCAST);
 		wait_for(&bcasts[0], 1);
 		for (uint32_t s = 0, done = 0; !done && s < SPIN_LIMIT; s++) {
@@ -208,7 +189,7 @@ int main(uint32_t magic, uint32_t info)
 		a = 0;
 		for (uint32_t i = 0; i < n; i++)
 			a += bcasts[i] == 1;
-		check(a == n, "x2apic broadcast", a);
+		report(a == n, "x2apic broadcast", a);
 	}
 	guest_exit(0);
 }

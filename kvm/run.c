@@ -1146,6 +1146,36 @@ static bool handle_exit(struct vkvm_cpu *c)
 }
 
 /*
+ * One KVM_RUN.  1: an exit to handle (counted); 0: interrupted by a kick,
+ * which is consumed (KVM_RUN would fail again at once otherwise); -1: the
+ * run failed and is ending.  mode_vcpu, if set, leaves IN_GUEST mode as
+ * soon as KVM_RUN returns.
+ */
+static int run_guest(struct vkvm_cpu *c, struct vcpu *mode_vcpu)
+{
+	struct vkvm *v = c->v;
+	int ret, err;
+
+	vkvm_trace_ev(v->trace, VKVM_EV_GUEST_BEGIN, 0);
+	ret = ioctl(c->fd, KVM_RUN, 0);
+	err = errno;
+	if (mode_vcpu)
+		vcpu_set_mode(mode_vcpu, VCPU_OUTSIDE_GUEST_MODE);
+	vkvm_trace_ev(v->trace, VKVM_EV_GUEST_END, ret < 0 ? KVM_EXIT_INTR : c->run->exit_reason);
+	if (ret >= 0) {
+		count_exit(c, c->run->exit_reason);
+		return 1;
+	}
+	if (err == EINTR || err == EAGAIN) {
+		count_exit(c, KVM_EXIT_INTR);
+		consume_kick();
+		return 0;
+	}
+	fail_run(v, err, "KVM_RUN");
+	return -1;
+}
+
+/*
  * The KVM_RUN loop of one vCPU on KVM's in-kernel LAPIC: nothing to
  * inject or park, so only the stop flag is looked at before each entry; a
  * stop's kick is pending by then at the latest and makes KVM_RUN return
@@ -1153,29 +1183,13 @@ static bool handle_exit(struct vkvm_cpu *c)
  */
 static void cpu_loop_kernel(struct vkvm_cpu *c)
 {
-	struct vkvm *v = c->v;
-	int ret;
-
 	for (;;) {
-		if (stopping(v))
-			return;
-		vkvm_trace_ev(v->trace, VKVM_EV_GUEST_BEGIN, 0);
-		ret = ioctl(c->fd, KVM_RUN, 0);
-		vkvm_trace_ev(v->trace, VKVM_EV_GUEST_END,
-			      ret < 0 ? KVM_EXIT_INTR : c->run->exit_reason);
-		if (ret < 0) {
-			int err = errno;
+		int ret;
 
-			if (err == EINTR || err == EAGAIN) {
-				count_exit(c, KVM_EXIT_INTR);
-				consume_kick();
-				continue;
-			}
-			fail_run(v, err, "KVM_RUN");
+		if (stopping(c->v))
 			return;
-		}
-		count_exit(c, c->run->exit_reason);
-		if (!handle_exit(c))
+		ret = run_guest(c, NULL);
+		if (ret < 0 || (ret > 0 && !handle_exit(c)))
 			return;
 	}
 }
@@ -1206,22 +1220,11 @@ static void cpu_loop(struct vkvm_cpu *c)
 			vcpu_set_mode(c->vcpu, VCPU_OUTSIDE_GUEST_MODE);
 			continue;
 		}
-		vkvm_trace_ev(v->trace, VKVM_EV_GUEST_BEGIN, 0);
-		ret = ioctl(c->fd, KVM_RUN, 0);
-		vcpu_set_mode(c->vcpu, VCPU_OUTSIDE_GUEST_MODE);
-		vkvm_trace_ev(v->trace, VKVM_EV_GUEST_END, ret < 0 ? KVM_EXIT_INTR : run->exit_reason);
-		if (ret < 0) {
-			int err = errno;
-
-			if (err == EINTR || err == EAGAIN) {
-				count_exit(c, KVM_EXIT_INTR);
-				consume_kick();
-				continue;
-			}
-			fail_run(v, err, "KVM_RUN");
+		ret = run_guest(c, c->vcpu);
+		if (ret < 0)
 			return;
-		}
-		count_exit(c, run->exit_reason);
+		if (!ret)
+			continue;
 		/* KVM stored the guest's CR8 and APIC base on exit: the APIC follows. */
 		vkvm_lapic_set_base(&v->lapic, c->idx, run->apic_base);
 		vkvm_lapic_set_cr8(&v->lapic, c->idx, run->cr8);

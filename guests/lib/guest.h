@@ -161,6 +161,11 @@ void putc(char c);
 void puts(const char *s);
 void put_u32(uint32_t v);
 void put_hex(uint32_t v);
+/* One CPU's lines at a time: take the lock around a line that several print. */
+void console_lock(void);
+void console_unlock(void);
+/* "PASS what" or "FAIL what: 0x<v>" as one line; returns 1 on failure. */
+int report(int ok, const char *what, uint32_t v);
 __attribute__((noreturn)) void guest_exit(uint32_t code);
 
 int main(uint32_t magic, uint32_t info);

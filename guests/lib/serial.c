@@ -39,6 +39,33 @@ void put_hex(uint32_t v)
 		putc("0123456789abcdef"[(v >> shift) & 0xf]);
 }
 
+static volatile uint32_t print_lock;
+
+void console_lock(void)
+{
+	while (__atomic_exchange_n(&print_lock, 1, __ATOMIC_ACQUIRE))
+		__asm__ volatile("pause");
+}
+
+void console_unlock(void)
+{
+	__atomic_store_n(&print_lock, 0, __ATOMIC_RELEASE);
+}
+
+int report(int ok, const char *what, uint32_t v)
+{
+	console_lock();
+	puts(ok ? "PASS " : "FAIL ");
+	puts(what);
+	if (!ok) {
+		puts(": ");
+		put_hex(v);
+	}
+	putc('\n');
+	console_unlock();
+	return !ok;
+}
+
 void guest_exit(uint32_t code)
 {
 	/* A 32-bit write: the VMM takes the value, whatever the width. */
