@@ -25,7 +25,7 @@
 
 struct sample {
 	double seconds;
-	uint64_t exits, kicks;
+	uint64_t exits, kicks, kick_ns;
 };
 
 struct loop {
@@ -97,14 +97,15 @@ static struct sample run_once(const void *img, size_t size, enum vkvm_irqchip ch
 		s.exits += r.exits[i];
 	s.exits += r.exits_other;
 	s.kicks = r.apic.kicks;
+	s.kick_ns = r.apic.kick_ns;
 	return s;
 }
 
 /* Median seconds, exits and kicks of RUNS runs. */
 static void median(const void *img, size_t size, enum vkvm_irqchip chip, const char *cmdline,
-		   int null_fd, double *sec, double *exits, double *kicks)
+		   int null_fd, double *sec, double *exits, double *kicks, double *kick_us)
 {
-	double t[RUNS], e[RUNS], k[RUNS];
+	double t[RUNS], e[RUNS], k[RUNS], kt[RUNS];
 
 	for (int i = 0; i < RUNS; i++) {
 		struct sample s = run_once(img, size, chip, cmdline, null_fd);
@@ -112,10 +113,13 @@ static void median(const void *img, size_t size, enum vkvm_irqchip chip, const c
 		t[i] = s.seconds;
 		e[i] = (double)s.exits;
 		k[i] = (double)s.kicks;
+		kt[i] = (double)s.kick_ns / 1000;
 	}
 	qsort(t, RUNS, sizeof(t[0]), cmp_double);
 	qsort(e, RUNS, sizeof(e[0]), cmp_double);
 	qsort(k, RUNS, sizeof(k[0]), cmp_double);
+	qsort(kt, RUNS, sizeof(kt[0]), cmp_double);
+	*kick_us = kt[RUNS / 2];
 	*sec = t[RUNS / 2];
 	*exits = e[RUNS / 2];
 	*kicks = k[RUNS / 2];
@@ -147,19 +151,20 @@ void bench_kvm(void)
 		bench_die("kvm: cannot open /dev/null");
 	printf("smp guest, 2 vCPUs: median of %d runs each of 0 and N iterations,\n"
 	       "difference / N\n\n", RUNS);
-	printf("%-20s %6s %-8s %12s %12s %12s\n", "loop", "N", "irqchip", "us/iter", "exits/iter",
-	       "kicks/iter");
+	printf("%-20s %6s %-8s %10s %11s %11s %14s\n", "loop", "N", "irqchip", "us/iter",
+	       "exits/iter", "kicks/iter", "kick us/iter");
 	for (size_t l = 0; l < sizeof(loops) / sizeof(loops[0]); l++) {
 		for (int i = 0; i < 2; i++) {
-			double t0, tn, e0, en, k0, kn;
+			double t0, tn, e0, en, k0, kn, kt0, ktn;
 
 			snprintf(many, sizeof(many), loops[l].fmt, loops[l].n);
-			median(img, size, chips[i], loops[l].zero, null_fd, &t0, &e0, &k0);
-			median(img, size, chips[i], many, null_fd, &tn, &en, &kn);
+			median(img, size, chips[i], loops[l].zero, null_fd, &t0, &e0, &k0, &kt0);
+			median(img, size, chips[i], many, null_fd, &tn, &en, &kn, &ktn);
 			us[i] = (tn - t0) * 1e6 / loops[l].n;
 			per_exit[i] = (en - e0) / loops[l].n;
-			printf("%-20s %6u %-8s %12.2f %12.2f %12.2f\n", loops[l].name, loops[l].n,
-			       names[i], us[i], per_exit[i], (kn - k0) / loops[l].n);
+			printf("%-20s %6u %-8s %10.2f %11.2f %11.2f %14.3f\n", loops[l].name, loops[l].n,
+			       names[i], us[i], per_exit[i], (kn - k0) / loops[l].n,
+			       (ktn - kt0) / loops[l].n);
 		}
 		printf("%-20s ratio avic/kernel: %.2fx\n", loops[l].name,
 		       us[1] > 0 ? us[0] / us[1] : 0.0);

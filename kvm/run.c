@@ -208,6 +208,14 @@ const char *vkvm_exit_name(unsigned int reason)
 	return NULL;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -490,9 +498,12 @@ static void kick_cpu(struct vkvm *v, uint32_t idx, bool always)
 	if (!always && (!v->lapic_ready ||
 			load_acquire(&c->vcpu->mode) != VCPU_IN_GUEST_MODE))
 		return;
+	uint64_t t0 = mono_ns();
+
 	count(&v->lapic.st.kicks);
 	vkvm_trace_ev(v->trace, VKVM_EV_KICK, idx);
 	pthread_kill(c->self, VKVM_KICK_SIGNAL);
+	__atomic_add_fetch(&v->lapic.st.kick_ns, mono_ns() - t0, __ATOMIC_RELAXED);
 }
 
 static void lapic_kick(void *opaque, uint32_t idx)
@@ -917,14 +928,6 @@ static bool halt_ready(struct vkvm_cpu *c)
 	if (c->run->if_flag && vkvm_lapic_deliverable(&c->v->lapic, c->idx))
 		return true;
 	return has_events(c);
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
 }
 
 /*

@@ -92,6 +92,7 @@ struct vkvm_apic_stats {
 	uint64_t ipi_exits[5];
 	uint64_t doorbells;
 	uint64_t kicks;			/* signals to vCPU threads inside KVM_RUN */
+	uint64_t kick_ns;		/* time the senders spent sending them */
 	uint64_t wakeups;		/* futex wake-ups of halted or parked vCPUs */
 	uint64_t injected, nmis, inits, sipis;
 	uint64_t irq_windows;		/* interrupt windows requested */

@@ -309,10 +309,11 @@ static void json_apic(const struct vkvm_result *r)
 	printf("},\"kicks\":%" PRIu64 ",\"wakeups\":%" PRIu64 ",\"injected\":%" PRIu64
 	       ",\"irq_windows\":%" PRIu64 ",\"nmis\":%" PRIu64 ",\"inits\":%" PRIu64
 	       ",\"sipis\":%" PRIu64 ",\"timer_fires\":%" PRIu64 ",\"halt_polls\":%" PRIu64
-	       ",\"halt_poll_misses\":%" PRIu64 ",\"msr_gp\":%" PRIu64 ",\"x2apic\":%s"
+	       ",\"halt_poll_misses\":%" PRIu64 ",\"kick_ns\":%" PRIu64 ",\"msr_gp\":%" PRIu64
+	       ",\"x2apic\":%s"
 	       ",\"tsc_deadline\":%s}", a->kicks, a->wakeups,
 	       a->injected, a->irq_windows, a->nmis, a->inits, a->sipis, a->timer_fires,
-	       a->halt_polls, a->halt_poll_misses, r->msr_gp, r->x2apic ? "true" : "false",
+	       a->halt_polls, a->halt_poll_misses, a->kick_ns, r->msr_gp, r->x2apic ? "true" : "false",
 	       r->tsc_deadline ? "true" : "false");
 }
 
