@@ -611,6 +611,17 @@ TEST(bounds_kvm_lapic_msr)
 	val = 0x40;
 	ASSERT_OK(vkvm_lapic_msr(l, 0, 0x83F, true, &val));
 	ASSERT(irr(l->vcpus[0], 0x40));
+	/* SELF_IPI's vector: 16 is accelerated, 15 goes to ESR, bit 8 is #GP. */
+	val = 16;
+	ASSERT_OK(vkvm_lapic_msr(l, 0, 0x83F, true, &val));
+	ASSERT(irr(l->vcpus[0], 16));
+	val = 15;
+	ASSERT_OK(vkvm_lapic_msr(l, 0, 0x83F, true, &val));
+	ASSERT(!irr(l->vcpus[0], 15));
+	ASSERT_EQ(to_avic_vcpu(l->vcpus[0])->esr_pending, APIC_ESR_SEND_ILLEGAL_VECTOR);
+	val = 0x100 | 0x42;
+	ASSERT_EQ(vkvm_lapic_msr(l, 0, 0x83F, true, &val), -EINVAL);
+	ASSERT(!irr(l->vcpus[0], 0x42));
 	val = 0x41;
 	ASSERT_EQ(vkvm_lapic_msr(l, 0, 0x840, true, &val), -EINVAL);
 	ASSERT_EQ(vkvm_lapic_msr(l, 0, 0x840, false, &val), -EINVAL);
