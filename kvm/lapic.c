@@ -93,6 +93,12 @@ static void timer_arm(struct vkvm_lapic *l, uint32_t idx)
 		return;
 	ns_per_count = t->divisor * NS_PER_S / VKVM_APIC_BUS_HZ;
 	t->period_ns = (uint64_t)t->initial * (ns_per_count ? ns_per_count : 1);
+	/*
+	 * A periodic timer of a few counts would keep the timer thread firing
+	 * without pause: clamp the period, as KVM does (min_timer_period_us).
+	 */
+	if ((lvtt & LVT_TIMER_MODE_MASK) == LVT_TIMER_PERIODIC && t->period_ns < VKVM_MIN_PERIOD_NS)
+		t->period_ns = VKVM_MIN_PERIOD_NS;
 	t->deadline_ns = mono_ns() + t->period_ns;
 	pthread_cond_signal(&l->timer_cond);
 }

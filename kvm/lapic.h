@@ -35,6 +35,7 @@ struct vkvm_timer {
 };
 
 #define VKVM_APIC_BUS_HZ	1000000000ULL	/* 1 GHz, as KVM's own LAPIC */
+#define VKVM_MIN_PERIOD_NS	200000ULL	/* periodic mode, as KVM's default */
 
 struct vkvm_lapic {
 	struct vm *vm;

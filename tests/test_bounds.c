@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 
 #include <vintc/amd_iommu.h>
@@ -741,4 +742,38 @@ TEST(bounds_cli_sim_seconds)
 	snprintf(cmd, sizeof(cmd), "'%s' sim churn --seconds 1 --messages 20 --json >/dev/null 2>&1",
 		 bin);
 	ASSERT_EQ(WEXITSTATUS(system(cmd)), 0);
+}
+
+/*
+ * A periodic APIC timer of one count fires at most once per
+ * VKVM_MIN_PERIOD_NS, not back to back: a guest cannot spin the timer
+ * thread.  The count of expiries is what is bounded.
+ */
+TEST(bounds_kvm_lapic_timer_period)
+{
+	struct vkvm_lapic *l = calloc(1, sizeof(*l));
+	struct vkvm_apic_stats st;
+	struct timespec nap = { 0, 50 * 1000 * 1000 };
+	char why[128];
+	uint32_t val;
+
+	ASSERT(l);
+	ASSERT_OK(vkvm_lapic_init(l, 1, why, sizeof(why)));
+	ASSERT_OK(vkvm_lapic_timer_start(l, why, sizeof(why)));
+	val = 0x1FF;
+	vkvm_lapic_access(l, 0, APIC_SPIV, true, &val);
+	val = 0xB;			/* divide by 1 */
+	vkvm_lapic_access(l, 0, APIC_TDCR, true, &val);
+	val = (1U << 17) | 0x30;	/* periodic, vector 0x30 */
+	vkvm_lapic_access(l, 0, APIC_LVTT, true, &val);
+	val = 1;			/* one count: 1 ns without the clamp */
+	vkvm_lapic_access(l, 0, APIC_TMICT, true, &val);
+	nanosleep(&nap, NULL);
+	vkvm_lapic_timer_stop(l);
+	vkvm_lapic_stats(l, &st);
+	/* 50 ms / 200 us = 250, with slack for a late start. */
+	ASSERT(st.timer_fires >= 1);
+	ASSERT(st.timer_fires <= 260);
+	vkvm_lapic_fini(l);
+	free(l);
 }
