@@ -7,7 +7,8 @@
  * SELF.  "rounds=N" on the command line sets the number of round trips
  * (default 1000; the benchmark runs 0 and many); "spin=1" makes both
  * sides spin with interrupts on instead of halting; "selfs=N" adds N
- * self-IPIs, each taken before the next is sent.
+ * self-IPIs, each taken before the next is sent; "x2apic=1" puts every
+ * CPU in x2APIC mode once the APs are up (ICR and EOI become MSRs).
  *
  * KVM's in-kernel LAPIC does not latch Send Illegal Vector in ESR, so
  * there the ESR check prints a SKIP line instead of PASS and the run goes
@@ -24,7 +25,7 @@
 #define SPIN_LIMIT	200000000U
 
 static volatile uint32_t online, pongs, pings, selfs;
-static uint32_t spin;
+static uint32_t spin, want_x2apic;
 
 
 void irq_handler(uint32_t vector)
@@ -32,7 +33,7 @@ void irq_handler(uint32_t vector)
 	switch (vector) {
 	case VEC_PING:
 		pings++;
-		apic_write(APIC_EOI, 0);
+		apic_eoi();
 		apic_send(0, ICR_DM_FIXED | VEC_PONG);
 		return;
 	case VEC_PONG:
@@ -42,7 +43,7 @@ void irq_handler(uint32_t vector)
 		selfs++;
 		break;
 	}
-	apic_write(APIC_EOI, 0);
+	apic_eoi();
 }
 
 /* CPUID.1:EBX[31:24], the initial APIC ID the VMM set up. */
@@ -59,6 +60,8 @@ static void ap_main(uint32_t id)
 	uint32_t cid = cpuid_apic_id();
 
 	cpu_init();
+	if (want_x2apic)
+		x2apic_enable();
 	console_lock();
 	if (cid != id) {
 		puts("FAIL ap ");
@@ -160,6 +163,14 @@ int main(uint32_t magic, uint32_t info)
 	rounds = cmdline_u32(info, "rounds=", ROUND_TRIPS);
 	spin = cmdline_u32(info, "spin=", 0);
 	self_loop = cmdline_u32(info, "selfs=", 0);
+	want_x2apic = cmdline_u32(info, "x2apic=", 0);
+	if (want_x2apic) {
+		uint32_t a, b, c, d;
+
+		cpuid(1, &a, &b, &c, &d);
+		if (!(c & CPUID_1_ECX_X2APIC))
+			return fail("x2apic=1 without x2APIC in CPUID", c);
+	}
 	cpu_init();
 	if (ncpus < 1 || ncpus > 64)
 		return fail("fw_cfg cpus", ncpus);
@@ -170,6 +181,11 @@ int main(uint32_t magic, uint32_t info)
 		while (__atomic_load_n(&online, __ATOMIC_SEQ_CST) < ncpus - 1)
 			if (++spins > SPIN_LIMIT)
 				return fail("aps online", online);
+		/* Every AP switched before it counted itself online. */
+		if (want_x2apic) {
+			x2apic_enable();
+			x2apic_mode = 1;
+		}
 		console_lock();
 		puts("PASS all ");
 		put_u32(ncpus - 1);
@@ -202,10 +218,10 @@ int main(uint32_t magic, uint32_t info)
 	console_unlock();
 
 	/* Vector 3 is illegal: the APIC reports it at the next ESR write. */
-	apic_write(APIC_ESR, 0);
+	apic_reg_write(APIC_ESR, 0);
 	apic_send(0, ICR_SH_SELF | ICR_DM_FIXED | 3);
-	apic_write(APIC_ESR, 0);
-	esr = apic_read(APIC_ESR);
+	apic_reg_write(APIC_ESR, 0);
+	esr = apic_reg_read(APIC_ESR);
 	if (esr && !(esr & (1U << 5)))
 		return fail("esr after illegal vector", esr);
 	console_lock();

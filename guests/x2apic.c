@@ -57,11 +57,6 @@ void irq_handler(uint32_t vector)
 	apic_eoi();
 }
 
-static void x2apic_enable(void)
-{
-	wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | APIC_BASE_EXTD | APIC_BASE_EN);
-}
-
 /* Halt (interrupts on) until *p reaches want; 0 if it never does. */
 static int wait_for(volatile uint32_t *p, uint32_t want)
 {

@@ -262,6 +262,27 @@ TEST(kvm_run_smp_4)
 	smp_run(4);
 }
 
+/* The same guest with every CPU in x2APIC mode: ICR and EOI through MSRs. */
+TEST(kvm_run_smp_x2apic)
+{
+	struct vkvm_result r;
+	char *out;
+
+	need_kvm();
+	out = lib_run_smp("smp", "x2apic=1 rounds=200", 30, 2, &r);
+	if (!r.x2apic)
+		test_skip("this kernel does not hand x2APIC MSRs to userspace (probe)");
+	if (!strstr(out, "PASS pingpong halting\n") || !strstr(out, "PASS illegal vector esr\n") ||
+	    strstr(out, "FAIL"))
+		test_fail(__FILE__, __LINE__, "guest output:\n%s", out);
+	ASSERT_EQ(r.exit_status, 1);
+	/* 200 pings and pongs, the self-IPI and the illegal one: all ICR MSR writes. */
+	ASSERT(r.exits[KVM_EXIT_X86_WRMSR] >= 2 * 402);
+	ASSERT_EQ(r.apic.writes[APIC_ICR2 >> 4], 3);	/* only INIT and STARTUPs, in xAPIC mode */
+	ASSERT_EQ(r.apic.ipi_exits[AVIC_IPI_FAILURE_INVALID_IPI_VECTOR], 1);
+	free(out);
+}
+
 /* One vCPU: no APs to start, but the self-IPI and ESR still work. */
 TEST(kvm_run_smp_1)
 {

@@ -81,10 +81,25 @@ void apic_send(uint32_t dest, uint32_t icr_lo)
 
 void apic_eoi(void)
 {
+	apic_reg_write(APIC_EOI, 0);
+}
+
+void apic_reg_write(uint32_t reg, uint32_t v)
+{
 	if (x2apic_mode)
-		wrmsr(X2APIC_MSR(APIC_EOI), 0);
+		wrmsr(X2APIC_MSR(reg), v);
 	else
-		apic_write(APIC_EOI, 0);
+		apic_write(reg, v);
+}
+
+uint32_t apic_reg_read(uint32_t reg)
+{
+	return x2apic_mode ? (uint32_t)rdmsr(X2APIC_MSR(reg)) : apic_read(reg);
+}
+
+void x2apic_enable(void)
+{
+	wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | APIC_BASE_EXTD | APIC_BASE_EN);
 }
 
 static void delay(unsigned int n)

@@ -149,6 +149,11 @@ uint32_t gp_handler(void);
 extern uint32_t x2apic_mode;
 void apic_send(uint32_t dest, uint32_t icr_lo);
 void apic_eoi(void);
+/* A register by its xAPIC offset, through MMIO or (x2apic_mode) its MSR. */
+void apic_reg_write(uint32_t reg, uint32_t v);
+uint32_t apic_reg_read(uint32_t reg);
+/* This CPU into x2APIC mode (IA32_APIC_BASE.EXTD). */
+void x2apic_enable(void);
 /*
  * Copy the real-mode trampoline to tramp (4 KiB aligned, below 1 MiB),
  * then INIT-SIPI-SIPI every other CPU; each runs entry(apic_id) on its own
