@@ -132,6 +132,8 @@ static void checks_single(void)
 	expect_gp(0, X2APIC_MSR(APIC_ICR2), 0, "x2apic gp icr2");
 	expect_gp(1, X2APIC_MSR(APIC_TPR), 1ULL << 32, "x2apic gp reserved high bits");
 	expect_gp(1, X2APIC_MSR(0x3F0), 0x100 | VEC_SELF, "x2apic gp self-ipi reserved");
+	expect_gp(1, X2APIC_MSR(APIC_ICR), (1U << 13) | ICR_SH_SELF | ICR_DM_FIXED | VEC_SELF,
+		  "x2apic gp icr reserved bits");
 	expect_gp(1, MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) & ~(uint64_t)APIC_BASE_EXTD,
 		  "x2apic gp back to xapic");
 	report(selfs == 2, "x2apic no stray interrupt", selfs);

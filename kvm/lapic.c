@@ -517,6 +517,12 @@ void vkvm_lapic_set_base(struct vkvm_lapic *l, uint32_t idx, uint64_t apic_base)
 	}
 }
 
+/*
+ * x2APIC ICR bits with no meaning (13, 17:16 and 31:20 of the low word:
+ * x2APIC dropped delivery status and remote read); writing one is #GP.
+ */
+#define X2APIC_ICR_RESERVED	(BIT_ULL(13) | GENMASK_ULL(17, 16) | GENMASK_ULL(31, 20))
+
 /* x2APIC registers, by xAPIC offset: which exist for RDMSR and WRMSR. */
 static bool x2apic_readable(uint32_t off)
 {
@@ -569,6 +575,7 @@ int vkvm_lapic_msr(struct vkvm_lapic *l, uint32_t idx, uint32_t msr, bool write,
 	 * xAPIC page could only ignore.
 	 */
 	if (!x2apic_writable(off) || (off != APIC_ICR && (*val >> 32)) ||
+	    (off == APIC_ICR && (*val & X2APIC_ICR_RESERVED)) ||
 	    ((off == APIC_EOI || off == APIC_ESR) && *val) ||
 	    (off == APIC_SELF_IPI && (*val & ~0xFFULL)))
 		return -EINVAL;

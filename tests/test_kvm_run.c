@@ -339,7 +339,7 @@ TEST(kvm_run_timer)
 /*
  * x2APIC through MSR exits: only where the probe saw them exit (a visible
  * SKIP elsewhere).  Every check must PASS on the model, the SDM's #GP for a
- * non-zero EOI included.  Nine accesses get #GP from the runner: eight the
+ * non-zero EOI included.  Ten accesses get #GP from the runner: nine the
  * model refuses, and x2APIC back to xAPIC, which KVM refuses and (with
  * INVAL exits on) hands to userspace, where the answer is #GP as well.
  */
@@ -352,6 +352,7 @@ static void x2apic_run(uint32_t cpus)
 		"PASS x2apic gp read eoi\n", "PASS x2apic gp eoi nonzero\n",
 		"PASS x2apic gp dfr\n", "PASS x2apic gp icr2\n",
 		"PASS x2apic gp reserved high bits\n", "PASS x2apic gp self-ipi reserved\n",
+		"PASS x2apic gp icr reserved bits\n",
 		"PASS x2apic gp back to xapic\n", "PASS x2apic no stray interrupt\n",
 	};
 	static const char *const want_smp[] = {
@@ -376,7 +377,7 @@ static void x2apic_run(uint32_t cpus)
 			test_fail(__FILE__, __LINE__, "missing %s guest output:\n%s", want_smp[i],
 				  out);
 	ASSERT_EQ(r.exit_status, 1);
-	ASSERT_EQ(r.msr_gp, 9);
+	ASSERT_EQ(r.msr_gp, 10);
 	ASSERT(r.exits[KVM_EXIT_X86_WRMSR] > 0);
 	ASSERT(r.apic.writes[0x3F0 >> 4] >= 1);	/* SELF_IPI */
 	if (cpus > 1) {
