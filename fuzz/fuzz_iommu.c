@@ -42,47 +42,10 @@
 #include <vintc/host.h>
 #include <vintc/vm.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
+#define FUZZ_NAME "fuzz_iommu"
+#include "fuzz_util.h"
 
-#define CHECK(cond, ...) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "fuzz_iommu: invariant broken: %s: ", #cond); \
-		fprintf(stderr, __VA_ARGS__);				\
-		fputc('\n', stderr);					\
-		abort();						\
-	}								\
-} while (0)
 
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t u8(struct input *in)
-{
-	uint8_t v = 0;
-
-	if (in->n) {
-		v = *in->p++;
-		in->n--;
-	}
-	return v;
-}
-
-static uint16_t u16(struct input *in)
-{
-	return (uint16_t)(u8(in) | u8(in) << 8);
-}
-
-static uint64_t u64(struct input *in)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)u8(in) << (8 * i);
-	return v;
-}
 
 #define MAX_VCPUS	4
 #define NR_IRTE		AMD_IRTE_MAX_ENTRIES

@@ -45,48 +45,10 @@
 #include <vintc/vgic_v5.h>
 #include <vintc/vm.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
+#define FUZZ_NAME "fuzz_irs"
+#include "fuzz_util.h"
 
-#define CHECK(cond, ...) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "fuzz_irs: invariant broken: %s: ", #cond); \
-		fprintf(stderr, __VA_ARGS__);				\
-		fputc('\n', stderr);					\
-		abort();						\
-	}								\
-} while (0)
 
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t u8(struct input *in)
-{
-	uint8_t v = 0;
-
-	if (in->n) {
-		v = *in->p++;
-		in->n--;
-	}
-	return v;
-}
-
-static uint16_t u16(struct input *in)
-{
-	return (uint16_t)(u8(in) | u8(in) << 8);
-}
-
-static uint32_t u32(struct input *in)
-{
-	return (uint32_t)u16(in) | (uint32_t)u16(in) << 16;
-}
-
-static uint64_t u64(struct input *in)
-{
-	return (uint64_t)u32(in) | (uint64_t)u32(in) << 32;
-}
 
 /* The pool: real host pages the input fills and points the IRS at. */
 #define POOL_RUNS	4

@@ -53,49 +53,12 @@
 
 #include "../kvm/lapic.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
+#define FUZZ_NAME "fuzz_lapic"
+#include "fuzz_util.h"
+
 
 #define MAX_VCPUS	8
 
-#define CHECK(cond, ...) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "fuzz_lapic: invariant broken: %s: ", #cond); \
-		fprintf(stderr, __VA_ARGS__);				\
-		fputc('\n', stderr);					\
-		abort();						\
-	}								\
-} while (0)
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t u8(struct input *in)
-{
-	uint8_t v = 0;
-
-	if (in->n) {
-		v = *in->p++;
-		in->n--;
-	}
-	return v;
-}
-
-static uint16_t u16(struct input *in)
-{
-	return (uint16_t)(u8(in) | u8(in) << 8);
-}
-
-static uint32_t u32(struct input *in)
-{
-	uint32_t v = 0;
-
-	for (int i = 0; i < 4; i++)
-		v |= (uint32_t)u8(in) << (8 * i);
-	return v;
-}
 
 /* What the fuzzer expects of each vCPU's physical-table entry. */
 struct shadow {

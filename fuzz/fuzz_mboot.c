@@ -38,7 +38,9 @@
 
 #include <vintc/mboot.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#define FUZZ_NAME "fuzz_mboot"
+#include "fuzz_util.h"
+
 
 #define RAM_MAX		(4U << 20)
 #define FILL		0xA5
@@ -46,14 +48,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static uint8_t *ram, *modbuf, *big_ram;	/* big_ram: MBOOT_MAX_RAM, sparse */
 static char long_a[3001], long_b[30001];
 
-#define CHECK(cond, ...) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "fuzz_mboot: invariant broken: %s: ", #cond); \
-		fprintf(stderr, __VA_ARGS__);				\
-		fputc('\n', stderr);					\
-		abort();						\
-	}								\
-} while (0)
 
 static uint32_t rd32(const uint8_t *p)
 {
