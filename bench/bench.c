@@ -5,6 +5,7 @@
  * on /dev/kvm under both irqchips, each a table.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,12 +70,36 @@ static void print_machine(void)
 	       cpu, sysconf(_SC_NPROCESSORS_ONLN), u.release, COMPILER);
 }
 
-int main(void)
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} benches[] = {
+	{ "ids", bench_ids }, { "vm", bench_vm }, { "delivery", bench_delivery },
+	{ "kvm", bench_kvm },
+};
+
+/* Every benchmark, or only those named: vintc-bench [ids|vm|delivery|kvm]... */
+int main(int argc, char **argv)
 {
+	for (int i = 1; i < argc; i++) {
+		size_t k = 0;
+
+		while (k < sizeof(benches) / sizeof(benches[0]) && strcmp(argv[i], benches[k].name))
+			k++;
+		if (k == sizeof(benches) / sizeof(benches[0])) {
+			fprintf(stderr, "vintc-bench: unknown benchmark '%s' (ids, vm, delivery, kvm)\n",
+				argv[i]);
+			return 2;
+		}
+	}
 	print_machine();
-	bench_ids();
-	bench_vm();
-	bench_delivery();
-	bench_kvm();
+	for (size_t k = 0; k < sizeof(benches) / sizeof(benches[0]); k++) {
+		bool run = argc == 1;
+
+		for (int i = 1; i < argc; i++)
+			run |= !strcmp(argv[i], benches[k].name);
+		if (run)
+			benches[k].fn();
+	}
 	return 0;
 }

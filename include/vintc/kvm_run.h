@@ -62,7 +62,7 @@ enum vkvm_stage {
 #define VKVM_MIN_RAM_MIB	2
 #define VKVM_MAX_RAM_MIB	4096
 #define VKVM_MAX_TIMEOUT_S	86400
-#define VKVM_DEFAULT_HALT_POLL_US 50
+#define VKVM_DEFAULT_HALT_POLL_US 200	/* KVM's halt_poll_ns default */
 #define VKVM_MAX_HALT_POLL_US	10000
 #define VKVM_NR_EXIT_REASONS	64	/* KVM_EXIT_* counted below this */
 

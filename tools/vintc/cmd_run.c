@@ -63,7 +63,7 @@ void cmd_run_usage(FILE *f)
 	      "                    default: nothing but the guest's output\n"
 	      "  --halt-poll-us N  --irqchip=avic: after a HLT, poll this long for an\n"
 	      "                    interrupt before blocking the vCPU, 0..10000 (default\n"
-	      "                    50; 0 never polls), as KVM's halt_poll_ns does for its\n"
+	      "                    200; 0 never polls), as KVM's halt_poll_ns does for its\n"
 	      "                    own LAPIC; while polling the vCPU stays IsRunning, so\n"
 	      "                    IPIs to it are accelerated instead of waking it\n"
 	      "  --trace FILE      write a Chrome/Perfetto trace-event JSON file, as\n"
