@@ -11,6 +11,22 @@
  * invalidation, as the reference says for Destination, IsRun, GATag and
  * GALogIntr.
  *
+ * What an interrupt already in flight does is another matter: it keeps
+ * the IRTE it read (backing page, vector) until its posting is complete.
+ * That is the IRTE cache the hypervisor must flush before the old backing
+ * page may be freed: INVALIDATE_INTERRUPT_TABLE, then COMPLETION_WAIT,
+ * which waits for every posting that was in flight when it was issued.
+ * Each interrupt registers in one of two phase counters before it reads
+ * the device table and IRTE, and leaves after the doorbell or GA log
+ * entry.  A completion wait first lets the other phase drain (left over
+ * from an earlier wait), flips the phase, so that new interrupts count
+ * elsewhere, and sleeps until the old phase drains: it cannot be starved
+ * by a device that keeps interrupting.  The counters are under their own
+ * mutex (inflight_lock) and the wait sleeps on a futex with that mutex
+ * dropped, so an interrupt never waits for a completion wait, and the
+ * mutex orders the hypervisor's IRTE write before every interrupt that
+ * registers after the flip.
+ *
  * Choices where the reference is silent (hyp/ may rely on them):
  *  - IRTE read order.  The model loads lo (acquire) and then hi, so a
  *    hypervisor that writes hi first and lo last (release, or 64-bit
@@ -61,8 +77,14 @@ struct amd_iommu_dte {
 	uint32_t nr_entries;	/* 0: no table */
 };
 
+/* DeviceID is 16 bits: the device table has one entry for each. */
+#define AMD_IOMMU_DEVID_MAX  0xFFFFU
+
+/* A completion wait re-checks at least this often (a backstop, not a clock). */
+#define AMD_IOMMU_WAIT_NS    (10ULL * 1000 * 1000)
+
 struct amd_iommu {
-	struct host_mutex lock;		/* registers, device table, handler */
+	struct host_mutex lock;		/* registers, device table, handlers */
 	uint64_t control;
 	uint64_t status;
 	uint64_t ga_log_base;
@@ -71,6 +93,17 @@ struct amd_iommu {
 	amd_iommu_ga_log_fn ga_log_fn;
 	void *ga_log_arg;
 	struct amd_iommu_dte *dte;	/* AMD_IOMMU_NR_DEVICES */
+	amd_iommu_posting_hook_fn posting_hook;
+	void *posting_hook_arg;
+
+	/* Interrupts in flight, for COMPLETION_WAIT (see the top). */
+	struct host_mutex inflight_lock;
+	uint32_t inflight[2];		/* registered in phase 0 / 1 */
+	uint32_t phase;			/* where new interrupts register */
+	uint64_t flips;			/* phase changes so far */
+	uint32_t waiters;		/* completion waits asleep */
+	uint32_t drained;		/* futex word: bumped when a phase drains */
+
 	struct amd_iommu_stats stats;	/* atomic counters */
 };
 
@@ -89,6 +122,7 @@ int amd_iommu_create(struct amd_iommu **out)
 		return -ENOMEM;
 	}
 	host_mutex_init(&iommu->lock);
+	host_mutex_init(&iommu->inflight_lock);
 	*out = iommu;
 	return 0;
 }
@@ -97,6 +131,7 @@ void amd_iommu_destroy(struct amd_iommu *iommu)
 {
 	if (!iommu)
 		return;
+	host_mutex_destroy(&iommu->inflight_lock);
 	host_mutex_destroy(&iommu->lock);
 	free(iommu->dte);
 	free(iommu);
@@ -207,16 +242,32 @@ void amd_iommu_set_ga_log_handler(struct amd_iommu *iommu, amd_iommu_ga_log_fn f
 	host_mutex_unlock(&iommu->lock);
 }
 
-/* IsRun = 0, GALogIntr = 1: one GuestNR entry at tail, then the interrupt. */
-static void ga_log_append(struct amd_iommu *iommu, uint16_t devid, uint32_t tag)
+void amd_iommu_set_posting_hook(struct amd_iommu *iommu, amd_iommu_posting_hook_fn fn,
+				void *arg)
+{
+	host_mutex_lock(&iommu->lock);
+	iommu->posting_hook = fn;
+	iommu->posting_hook_arg = arg;
+	host_mutex_unlock(&iommu->lock);
+}
+
+/* The GA log interrupt one posting raises, once the posting is complete. */
+struct ga_log_irq {
+	amd_iommu_ga_log_fn fn;
+	void *arg;
+};
+
+/*
+ * IsRun = 0, GALogIntr = 1: one GuestNR entry at tail; *irq says which
+ * interrupt to raise (fn NULL: none).
+ */
+static void ga_log_append(struct amd_iommu *iommu, uint16_t devid, uint32_t tag,
+			  struct ga_log_irq *irq)
 {
 	uint64_t entry = FIELD_PREP(AMD_GA_LOG_ENTRY_TAG, tag) |
 			 FIELD_PREP(AMD_GA_LOG_ENTRY_DEVID, devid) |
 			 FIELD_PREP(AMD_GA_LOG_ENTRY_TYPE, AMD_GA_LOG_TYPE_GUEST_NR);
-	amd_iommu_ga_log_fn fn = NULL;
-	void *arg = NULL;
 	uint64_t *log, next;
-	bool raise = false;
 
 	host_mutex_lock(&iommu->lock);
 	log = ga_log_va(iommu->ga_log_base);
@@ -239,30 +290,114 @@ static void ga_log_append(struct amd_iommu *iommu, uint16_t devid, uint32_t tag)
 		iommu->status |= AMD_IOMMU_STATUS_GA_INT;
 		STAT_INC(iommu, ga_log_entries);
 	}
-	raise = iommu->control & AMD_IOMMU_CONTROL_GAINT_EN;
-	fn = iommu->ga_log_fn;
-	arg = iommu->ga_log_arg;
+	if (iommu->control & AMD_IOMMU_CONTROL_GAINT_EN) {
+		irq->fn = iommu->ga_log_fn;
+		irq->arg = iommu->ga_log_arg;
+	}
 out:
 	host_mutex_unlock(&iommu->lock);
-	/* Outside the lock: the handler reads and writes our registers. */
-	if (raise && fn) {
-		STAT_INC(iommu, ga_log_irqs);
-		fn(iommu, arg);
-	}
 }
 
-int amd_iommu_device_interrupt(struct amd_iommu *iommu, uint16_t devid, uint32_t index)
+/* ---- interrupts in flight and COMPLETION_WAIT ---------------------------- */
+
+/* Before the device table and IRTE are read: returns the phase to leave. */
+static unsigned int inflight_enter(struct amd_iommu *iommu)
 {
+	unsigned int p;
+
+	host_mutex_lock(&iommu->inflight_lock);
+	p = iommu->phase;
+	iommu->inflight[p]++;
+	host_mutex_unlock(&iommu->inflight_lock);
+	return p;
+}
+
+/* After the posting's last access to the IRTE, backing page and log. */
+static void inflight_leave(struct amd_iommu *iommu, unsigned int p)
+{
+	host_mutex_lock(&iommu->inflight_lock);
+	if (!--iommu->inflight[p] && iommu->waiters) {
+		__atomic_add_fetch(&iommu->drained, 1, __ATOMIC_RELAXED);
+		/* Under the lock: once it is dropped the IOMMU may be gone. */
+		host_futex_wake(&iommu->drained, INT32_MAX);
+	}
+	host_mutex_unlock(&iommu->inflight_lock);
+}
+
+/* Called with inflight_lock held; drops it while asleep. */
+static void inflight_sleep(struct amd_iommu *iommu)
+{
+	uint32_t seen = __atomic_load_n(&iommu->drained, __ATOMIC_RELAXED);
+
+	iommu->waiters++;
+	host_mutex_unlock(&iommu->inflight_lock);
+	/* A drain between the unlock and the sleep changed the word: no sleep. */
+	host_futex_wait(&iommu->drained, seen, AMD_IOMMU_WAIT_NS);
+	host_mutex_lock(&iommu->inflight_lock);
+	iommu->waiters--;
+}
+
+int amd_iommu_invalidate_irt(struct amd_iommu *iommu, uint32_t devid)
+{
+	if (devid > AMD_IOMMU_DEVID_MAX)
+		return -EINVAL;
+	/*
+	 * Nothing is cached between interrupts, so there is nothing to drop
+	 * here: the copies that matter belong to interrupts in flight, and
+	 * the COMPLETION_WAIT that must follow waits them out.
+	 */
+	STAT_INC(iommu, irt_invalidations);
+	return 0;
+}
+
+void amd_iommu_completion_wait(struct amd_iommu *iommu)
+{
+	unsigned int old;
+	uint64_t flip;
+	bool stalled = false;
+
+	STAT_INC(iommu, completion_waits);
+	host_mutex_lock(&iommu->inflight_lock);
+	/* Left over from an earlier wait's flip: older still, and in the way. */
+	while (iommu->inflight[iommu->phase ^ 1]) {
+		stalled = true;
+		inflight_sleep(iommu);
+	}
+	old = iommu->phase;
+	iommu->phase ^= 1;
+	flip = ++iommu->flips;
+	/*
+	 * A later wait flips again only once inflight[old] has drained (the
+	 * loop above), which is all this one waits for: stop there too, or
+	 * interrupts registering in old again could keep it asleep.
+	 */
+	while (iommu->inflight[old] && iommu->flips == flip) {
+		stalled = true;
+		inflight_sleep(iommu);
+	}
+	host_mutex_unlock(&iommu->inflight_lock);
+	if (stalled)
+		STAT_INC(iommu, completion_stalls);
+}
+
+/* ---- device interrupts ---------------------------------------------------- */
+
+/* The remapping and posting, all inside one in-flight registration. */
+static int remap_and_post(struct amd_iommu *iommu, uint16_t devid, uint32_t index,
+			  struct ga_log_irq *irq)
+{
+	amd_iommu_posting_hook_fn hook;
 	struct amd_iommu_dte dte;
 	uint64_t control, lo, hi, *irte;
 	uint32_t *irr;
 	uint8_t vector;
-	void *backing;
+	void *backing, *hook_arg;
 
-	STAT_INC(iommu, interrupts);
 	host_mutex_lock(&iommu->lock);
 	dte = iommu->dte[devid];
 	control = iommu->control;
+	hook = iommu->posting_hook;
+	hook_arg = iommu->posting_hook_arg;
 	host_mutex_unlock(&iommu->lock);
 
 	if (!dte.nr_entries) {
@@ -305,6 +440,9 @@ int amd_iommu_device_interrupt(struct amd_iommu *iommu, uint16_t devid, uint32_t
 		return -EFAULT;
 	}
 	vector = (uint8_t)FIELD_GET(AMD_IRTE_HI_VECTOR, hi);
+	/* The IRTE's page is translated and held, the IRR not yet written. */
+	if (hook)
+		hook(iommu, devid, index, hook_arg);
 	irr = apic_reg(backing, APIC_VECTOR_WORD(APIC_IRR, vector));
 	if (host_test_and_set_bit32(irr, APIC_VECTOR_BIT(vector)))
 		STAT_INC(iommu, irr_merged);
@@ -328,11 +466,33 @@ int amd_iommu_device_interrupt(struct amd_iommu *iommu, uint16_t devid, uint32_t
 		STAT_INC(iommu, doorbells);
 		host_doorbell_ring(amd_irte_dest(lo, hi));
 	} else if (lo & AMD_IRTE_LO_GA_LOG_INTR) {
-		ga_log_append(iommu, devid, (uint32_t)FIELD_GET(AMD_IRTE_LO_GA_TAG, lo));
+		ga_log_append(iommu, devid, (uint32_t)FIELD_GET(AMD_IRTE_LO_GA_TAG, lo), irq);
 	} else {
 		STAT_INC(iommu, irr_only);
 	}
 	return 0;
+}
+
+int amd_iommu_device_interrupt(struct amd_iommu *iommu, uint16_t devid, uint32_t index)
+{
+	struct ga_log_irq irq = { NULL, NULL };
+	unsigned int phase;
+	int r;
+
+	STAT_INC(iommu, interrupts);
+	phase = inflight_enter(iommu);
+	r = remap_and_post(iommu, devid, index, &irq);
+	inflight_leave(iommu, phase);
+	/*
+	 * The GA log interrupt is the host's to take, after the posting: no
+	 * model lock held (the handler reads and writes our registers), and
+	 * not inside the in-flight window (it may take hypervisor locks).
+	 */
+	if (irq.fn) {
+		STAT_INC(iommu, ga_log_irqs);
+		irq.fn(iommu, irq.arg);
+	}
+	return r;
 }
 
 void amd_iommu_get_stats(struct amd_iommu *iommu, struct amd_iommu_stats *st)

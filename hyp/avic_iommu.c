@@ -10,10 +10,22 @@
  * hi) stays possible, as with any two 64-bit stores.  For load/put that
  * only mixes destinations, which at worst rings a stale doorbell (the IRR
  * is set, the next VMRUN sees it).  A change of backing page (an IRTE
- * re-attached from another vCPU without a detach) clears lo first, as the
- * model requires; only an interrupt that had already read the old lo can
- * still pair it with the new hi (silicon would need an IRT cache flush and
- * completion wait here, which the model does not have).
+ * re-attached from another vCPU without a detach) clears lo first and
+ * flushes before the new hi goes in, so no interrupt pairs the old lo with
+ * the new hi.
+ *
+ * Flushes.  An interrupt the IOMMU is remapping keeps the IRTE it read
+ * (backing page, vector) until its posting is done, so a cleared IRTE
+ * does not yet mean the old backing page is out of reach.  Every change
+ * that enters or leaves guest mode, or drops a backing page, is followed
+ * by INVALIDATE_INTERRUPT_TABLE for the IRTE's device and COMPLETION_WAIT,
+ * as the reference says for entering and leaving guest mode; only after
+ * the wait may the vCPU (its backing page, its GA tag) go away.  The
+ * wait sleeps until the interrupts in flight finish, and those take the
+ * IOMMU's locks and the doorbell handler, never ir_list_lock; still, it
+ * runs with no lock held, so that a load or put is never stuck behind a
+ * device.  Load and put need no flush: Destination, IsRun, GATag and
+ * GALogIntr are not cached.
  *
  * Locking.  A vCPU's IRTE list, and the destination/IsRun/GALogIntr its
  * IRTEs carry, change only under its ir_list_lock, which load and put in
@@ -33,6 +45,8 @@
 struct avic_irte {
 	struct avic_irte *next;
 	uint64_t *irte;			/* lo at [0], hi at [1] */
+	struct amd_iommu *iommu;	/* whose device devid's table holds it */
+	uint16_t devid;
 	uint8_t vector;
 };
 
@@ -74,15 +88,39 @@ static struct avic_irte **irte_find(struct avic_vcpu *v, uint64_t *irte)
 	return NULL;
 }
 
-/* Out of guest mode, and no stale backing-page pointer left behind. */
+/*
+ * Out of guest mode: lo only, after which the IOMMU drops instead of
+ * posting.  hi (the backing page) goes after the flush, irte_clear_hi():
+ * an interrupt that read the old lo reads hi after it, and must not find
+ * it cleared under it (an untranslatable page, -EFAULT).
+ */
 static void irte_clear(uint64_t *irte)
 {
-	/* lo first: from here on the IOMMU drops instead of posting. */
 	__atomic_store_n(&irte[0], 0, __ATOMIC_RELEASE);
+}
+
+/* No stale backing-page pointer left behind. */
+static void irte_clear_hi(uint64_t *irte)
+{
 	__atomic_store_n(&irte[1], 0, __ATOMIC_RELAXED);
 }
 
-int avic_irte_attach(struct vcpu *vcpu, uint64_t *irte, uint8_t vector)
+/*
+ * INVALIDATE_INTERRUPT_TABLE + COMPLETION_WAIT: on return no interrupt is
+ * still posting with what devid's IRTEs held before.  Never under a lock.
+ * No IOMMU (avic_irte_attach()): the caller quiesces the device instead.
+ */
+static void irte_flush(struct amd_iommu *iommu, uint16_t devid)
+{
+	if (!iommu)
+		return;
+	/* devid is 16 bits: the command cannot refuse it. */
+	(void)amd_iommu_invalidate_irt(iommu, devid);
+	amd_iommu_completion_wait(iommu);
+}
+
+static int irte_attach(struct vcpu *vcpu, struct amd_iommu *iommu, uint16_t devid,
+		       uint64_t *irte, uint8_t vector)
 {
 	struct avic_vcpu *v = to_avic_vcpu(vcpu);
 	struct avic_irte **pp, *n;
@@ -98,34 +136,59 @@ int avic_irte_attach(struct vcpu *vcpu, uint64_t *irte, uint8_t vector)
 	if (!n)
 		return -ENOMEM;
 
+	/*
+	 * Still posting to another backing page (left in guest mode by an
+	 * owner no list tracks): leave guest mode and flush first, so that no
+	 * interrupt pairs the old page, tag or IsRun with our new hi.  Before
+	 * ir_list_lock, as every flush; an IRTE on our list has our page and
+	 * never matches.
+	 */
+	old_lo = __atomic_load_n(&irte[0], __ATOMIC_ACQUIRE);
+	old_hi = __atomic_load_n(&irte[1], __ATOMIC_RELAXED);
+	if ((old_lo & AMD_IRTE_LO_VALID) && (old_lo & AMD_IRTE_LO_GUEST_MODE) &&
+	    amd_irte_backing_pa(old_hi) != v->backing_pa) {
+		__atomic_store_n(&irte[0], 0, __ATOMIC_RELEASE);
+		irte_flush(iommu, devid);
+	}
+
 	host_mutex_lock(&v->ir_list_lock);
 	pp = irte_find(v, irte);
 	if (pp) {
 		/* Already ours: same page, so only the vector can change. */
 		(*pp)->vector = vector;
+		if (iommu) {
+			(*pp)->iommu = iommu;
+			(*pp)->devid = devid;
+		}
 		irte_sync(v, *pp);
 		host_mutex_unlock(&v->ir_list_lock);
 		host_free(n);
-		return 0;
+	} else {
+		n->irte = irte;
+		n->iommu = iommu;
+		n->devid = devid;
+		n->vector = vector;
+		irte_sync(v, n);
+		n->next = v->ir_list;
+		v->ir_list = n;
+		host_mutex_unlock(&v->ir_list_lock);
 	}
-	old_lo = __atomic_load_n(&irte[0], __ATOMIC_RELAXED);
-	old_hi = __atomic_load_n(&irte[1], __ATOMIC_RELAXED);
-	if ((old_lo & AMD_IRTE_LO_VALID) && (old_lo & AMD_IRTE_LO_GUEST_MODE) &&
-	    amd_irte_backing_pa(old_hi) != v->backing_pa) {
-		/*
-		 * Still posting to another backing page: leave guest mode
-		 * first, so a new hi is not paired with the old owner's tag
-		 * and IsRun (the model's rule for switching pages).
-		 */
-		__atomic_store_n(&irte[0], 0, __ATOMIC_RELEASE);
-	}
-	n->irte = irte;
-	n->vector = vector;
-	irte_sync(v, n);
-	n->next = v->ir_list;
-	v->ir_list = n;
-	host_mutex_unlock(&v->ir_list_lock);
+	/* Entering guest mode, or a new vector: both cached, so flush. */
+	irte_flush(iommu, devid);
 	return 0;
+}
+
+int avic_irte_attach_iommu(struct vcpu *vcpu, struct amd_iommu *iommu, uint16_t devid,
+			   uint64_t *irte, uint8_t vector)
+{
+	if (!iommu)
+		return -EINVAL;
+	return irte_attach(vcpu, iommu, devid, irte, vector);
+}
+
+int avic_irte_attach(struct vcpu *vcpu, uint64_t *irte, uint8_t vector)
+{
+	return irte_attach(vcpu, NULL, 0, irte, vector);
 }
 
 void avic_irte_detach(struct vcpu *vcpu, uint64_t *irte)
@@ -141,6 +204,15 @@ void avic_irte_detach(struct vcpu *vcpu, uint64_t *irte)
 		irte_clear(n->irte);
 	}
 	host_mutex_unlock(&v->ir_list_lock);
+	/*
+	 * An interrupt that read the IRTE before the clear may still be
+	 * writing the backing page: wait it out before the caller may free
+	 * the vCPU.  After the unlock (see the top: never wait under a lock).
+	 */
+	if (n) {
+		irte_flush(n->iommu, n->devid);
+		irte_clear_hi(n->irte);
+	}
 	host_free(n);
 }
 
@@ -155,9 +227,16 @@ void avic_irte_detach_all(struct vcpu *vcpu)
 	for (struct avic_irte *p = n; p; p = p->next)
 		irte_clear(p->irte);
 	host_mutex_unlock(&v->ir_list_lock);
+	/*
+	 * Every IRTE cleared first, then flushed: once the last wait returns
+	 * no interrupt posts to the backing page, which vCPU destruction
+	 * frees next.  Unlocked, as in detach.
+	 */
 	while (n) {
 		struct avic_irte *next = n->next;
 
+		irte_flush(n->iommu, n->devid);
+		irte_clear_hi(n->irte);
 		host_free(n);
 		n = next;
 	}

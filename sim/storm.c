@@ -49,8 +49,8 @@ static int storm_setup(struct sim *s)
 			return -ENOMEM;
 		r = amd_iommu_set_irt(st->iommu, (uint16_t)m, host_pa(st->irt[m]), svm->n);
 		for (uint32_t i = 0; !r && i < svm->n; i++)
-			r = avic_irte_attach(svm->v[i]->vcpu, (uint64_t *)st->irt[m] + 2 * i,
-					     SIM_VECTOR_BASE);
+			r = avic_irte_attach_iommu(svm->v[i]->vcpu, st->iommu, (uint16_t)m,
+						   (uint64_t *)st->irt[m] + 2 * i, SIM_VECTOR_BASE);
 	}
 	return r;
 }

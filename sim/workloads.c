@@ -375,8 +375,10 @@ static void churn_sync(struct sim *s)
  * naming its tag), then destroy.  Its IDs, tables and backing pages come
  * and go while the long-lived VMs' senders walk theirs and device 1's
  * notifier resolves the tag.  The device interrupt is sent from this
- * thread, before the teardown: the backing page must not be freed under
- * an IOMMU write (the completion wait the model does not have).
+ * thread, before the teardown: the detach's IRT flush would make a device
+ * thread racing the teardown safe, but its interrupt could then miss the
+ * blocking vCPU (no IRR, no GA log entry), and the run counts exactly one
+ * of each per churned VM.
  */
 static bool churn_cycle(struct sim_device *d)
 {
@@ -398,7 +400,8 @@ static bool churn_cycle(struct sim_device *d)
 	for (int i = 0; ok && i < 2; i++) {
 		if (vcpu_create(vm, (uint32_t)i, &vc[i]) ||
 		    vcpu_load(vc[i], (int)(sim_rand(&d->rng) % s->o->host_cpus)) ||
-		    avic_irte_attach(vc[i], c->irt + 2 * i, CHURN_VECTOR)) {
+		    avic_irte_attach_iommu(vc[i], c->iommu, CHURN_DEVID, c->irt + 2 * i,
+					   CHURN_VECTOR)) {
 			sim_fail(s, "churn: vCPU %d could not be made", i);
 			ok = false;
 		}

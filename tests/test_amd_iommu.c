@@ -5,6 +5,7 @@
  * GA log and run a GA-log notifier that resolves tags the way KVM's does.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -750,4 +751,145 @@ TEST(amd_iommu_concurrent_devices)
 	vm_destroy(vm);
 	pthread_mutex_destroy(&n->lock);
 	free(n);
+}
+
+/* ---- IRT invalidation and completion wait ---------------------------------- */
+
+#define PAUSE_LIMIT_NS (2ULL * 1000 * 1000 * 1000)
+
+/* Yield until *flag is set; false if limit_ns pass first. */
+static bool wait_flag(const uint32_t *flag, uint64_t limit_ns)
+{
+	uint64_t end = host_now_ns() + limit_ns;
+
+	while (!__atomic_load_n(flag, __ATOMIC_ACQUIRE)) {
+		if (host_now_ns() > end)
+			return false;
+		sched_yield();
+	}
+	return true;
+}
+
+struct paused_post {
+	struct env *e;
+	uint32_t index;
+	int rc;
+	uint32_t paused;		/* the first posting is inside the hook */
+	uint32_t release;		/* ...and may go on */
+	uint32_t hook_timed_out;
+	uint32_t waited;		/* the completion wait returned */
+	uint32_t waited_in_hook;	/* ...as the paused posting saw it at release */
+};
+
+/* Holds the first guest-mode posting between its IRTE read and IRR write. */
+static void pause_hook(struct amd_iommu *iommu, uint16_t devid, uint32_t index, void *arg)
+{
+	struct paused_post *p = arg;
+
+	(void)iommu;
+	(void)devid;
+	(void)index;
+	if (__atomic_load_n(&p->paused, __ATOMIC_ACQUIRE))
+		return;
+	__atomic_store_n(&p->paused, 1, __ATOMIC_RELEASE);
+	if (!wait_flag(&p->release, PAUSE_LIMIT_NS))
+		__atomic_store_n(&p->hook_timed_out, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->waited_in_hook, __atomic_load_n(&p->waited, __ATOMIC_ACQUIRE),
+			 __ATOMIC_RELAXED);
+}
+
+static void *paused_device_fn(void *arg)
+{
+	struct paused_post *p = arg;
+
+	p->rc = amd_iommu_device_interrupt(p->e->iommu, DEVID, p->index);
+	return NULL;
+}
+
+static void *completion_wait_fn(void *arg)
+{
+	struct paused_post *p = arg;
+
+	amd_iommu_completion_wait(p->e->iommu);
+	__atomic_store_n(&p->waited, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * An interrupt paused in the middle of posting through the old IRTE (to a)
+ * while the hypervisor points the IRTE at b and flushes: COMPLETION_WAIT
+ * returns only after that posting has finished, and the next interrupt
+ * posts to b.
+ */
+TEST(amd_iommu_completion_wait_waits_for_posting)
+{
+	struct vm *vm = avic_vm_new(AVIC_MODEL_X2AVIC, 0, NULL);
+	struct vcpu *a = avic_vcpu_new(vm, 1);
+	struct vcpu *b = avic_vcpu_new(vm, 2);
+	struct paused_post p = { .index = 4 };
+	struct amd_iommu_stats st;
+	pthread_t dev, waiter;
+	uint64_t end;
+	struct env e;
+
+	env_init(&e, false);
+	p.e = &e;
+	/* Nothing in flight: returns at once, having waited for nothing. */
+	amd_iommu_completion_wait(e.iommu);
+	amd_iommu_get_stats(e.iommu, &st);
+	ASSERT_EQ(st.completion_waits, 1);
+	ASSERT_EQ(st.completion_stalls, 0);
+	ASSERT_EQ(amd_iommu_invalidate_irt(e.iommu, 0x10000), -EINVAL);
+	ASSERT_EQ(amd_iommu_invalidate_irt(e.iommu, UINT32_MAX), -EINVAL);
+	ASSERT_OK(amd_iommu_invalidate_irt(e.iommu, 0xFFFF));
+
+	irte_ga(&e, 4, a, 0x61, 0, false, false);
+	amd_iommu_set_posting_hook(e.iommu, pause_hook, &p);
+	ASSERT_OK(pthread_create(&dev, NULL, paused_device_fn, &p));
+	ASSERT(wait_flag(&p.paused, PAUSE_LIMIT_NS));
+	ASSERT_EQ(irr_count(a), 0);
+
+	/* The hypervisor moves the IRTE to b: leave guest mode, rewrite, flush. */
+	irte_write(&e, 4, 0, 0);
+	irte_ga(&e, 4, b, 0x62, 0, false, false);
+	ASSERT_OK(amd_iommu_invalidate_irt(e.iommu, DEVID));
+	ASSERT_OK(pthread_create(&waiter, NULL, completion_wait_fn, &p));
+	end = host_now_ns() + PAUSE_LIMIT_NS;
+	do {
+		amd_iommu_get_stats(e.iommu, &st);
+		ASSERT(host_now_ns() < end);
+		sched_yield();
+	} while (st.completion_waits < 2);
+	/*
+	 * The wait has been issued.  Give a wait that does not wait time to
+	 * return (a correct one never does while the posting is held).
+	 */
+	end = host_now_ns() + 50 * 1000 * 1000;
+	while (!__atomic_load_n(&p.waited, __ATOMIC_ACQUIRE) && host_now_ns() < end)
+		sched_yield();
+	ASSERT_EQ(__atomic_load_n(&p.waited, __ATOMIC_ACQUIRE), 0);
+
+	__atomic_store_n(&p.release, 1, __ATOMIC_RELEASE);
+	ASSERT(wait_flag(&p.waited, PAUSE_LIMIT_NS));
+	ASSERT_OK(pthread_join(dev, NULL));
+	ASSERT_OK(pthread_join(waiter, NULL));
+	ASSERT_EQ(p.hook_timed_out, 0);
+	ASSERT_EQ(p.waited_in_hook, 0);
+	/* The paused posting used its own copy: a's page, a's vector. */
+	ASSERT_OK(p.rc);
+	ASSERT_EQ(irr_count(a), 1);
+	ASSERT_EQ(irr_count(b), 0);
+	amd_iommu_get_stats(e.iommu, &st);
+	ASSERT_EQ(st.completion_waits, 2);
+	ASSERT_EQ(st.completion_stalls, 1);
+	ASSERT_EQ(st.irt_invalidations, 2);
+
+	/* After the flush the next interrupt sees the new IRTE. */
+	ASSERT_OK(amd_iommu_device_interrupt(e.iommu, DEVID, 4));
+	ASSERT(irr_test(b, 0x62));
+	ASSERT_EQ(irr_count(b), 1);
+	ASSERT_EQ(irr_count(a), 1);
+	amd_iommu_set_posting_hook(e.iommu, NULL, NULL);
+	env_fini(&e);
+	vm_destroy(vm);
 }

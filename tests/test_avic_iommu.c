@@ -216,7 +216,7 @@ TEST(avic_iommu_attach_fields)
 	ASSERT_EQ(avic_vcpu_gatag(vcpu), tag);
 
 	/* Never loaded: no destination, not running, not blocking. */
-	ASSERT_OK(avic_irte_attach(vcpu, irte(&e, 5), 0x61));
+	ASSERT_OK(avic_irte_attach_iommu(vcpu, e.iommu, DEVID, irte(&e, 5), 0x61));
 	ASSERT_EQ(lo(&e, 5), expect_lo(tag, 0, false, false));
 	ASSERT_EQ(hi(&e, 5), expect_hi(vcpu, 0x61, 0));
 	ASSERT_EQ(FIELD_GET(AMD_IRTE_LO_GA_TAG, lo(&e, 5)) & 0xFFF, 299);
@@ -225,18 +225,20 @@ TEST(avic_iommu_attach_fields)
 	ASSERT_EQ(lo(&e, 4) | hi(&e, 4) | lo(&e, 6) | hi(&e, 6), 0);
 
 	/* The same IRTE again: a new vector, not a second list entry. */
-	ASSERT_OK(avic_irte_attach(vcpu, irte(&e, 5), 0x62));
+	ASSERT_OK(avic_irte_attach_iommu(vcpu, e.iommu, DEVID, irte(&e, 5), 0x62));
 	ASSERT_EQ(avic_irte_count(vcpu), 1);
 	ASSERT_EQ(hi(&e, 5), expect_hi(vcpu, 0x62, 0));
 	ASSERT_EQ(lo(&e, 5), expect_lo(tag, 0, false, false));
 
 	/* Refusals leave the IRTE alone. */
-	ASSERT_EQ(avic_irte_attach(vcpu, NULL, 0x61), -EINVAL);
-	ASSERT_EQ(avic_irte_attach(vcpu, (uint64_t *)((char *)irte(&e, 6) + 8), 0x61), -EINVAL);
-	ASSERT_EQ(avic_irte_attach(vcpu, irte(&e, 6), 15), -EINVAL);
+	ASSERT_EQ(avic_irte_attach_iommu(vcpu, e.iommu, DEVID, NULL, 0x61), -EINVAL);
+	ASSERT_EQ(avic_irte_attach_iommu(vcpu, NULL, DEVID, irte(&e, 6), 0x61), -EINVAL);
+	ASSERT_EQ(avic_irte_attach_iommu(vcpu, e.iommu, DEVID,
+					 (uint64_t *)((char *)irte(&e, 6) + 8), 0x61), -EINVAL);
+	ASSERT_EQ(avic_irte_attach_iommu(vcpu, e.iommu, DEVID, irte(&e, 6), 15), -EINVAL);
 	host_fault_reset();
 	host_fault_arm_site("avic.irte", 0);
-	ASSERT_EQ(avic_irte_attach(vcpu, irte(&e, 6), 0x61), -ENOMEM);
+	ASSERT_EQ(avic_irte_attach_iommu(vcpu, e.iommu, DEVID, irte(&e, 6), 0x61), -ENOMEM);
 	host_fault_disarm();
 	ASSERT_EQ(lo(&e, 6) | hi(&e, 6), 0);
 	ASSERT_EQ(avic_irte_count(vcpu), 1);
@@ -264,10 +266,10 @@ TEST(avic_iommu_attach_takes_over)
 	b = vcpu_at(&e, 1);
 	ASSERT_OK(vcpu_load(a, 1));
 	ASSERT_OK(vcpu_load(b, 2));
-	ASSERT_OK(avic_irte_attach(a, irte(&e, 3), 0x70));
+	ASSERT_OK(avic_irte_attach_iommu(a, e.iommu, DEVID, irte(&e, 3), 0x70));
 	ASSERT_EQ(lo(&e, 3), expect_lo(avic_vcpu_gatag(a), 0x1A5, true, false));
 	avic_irte_detach(a, irte(&e, 3));
-	ASSERT_OK(avic_irte_attach(b, irte(&e, 3), 0x72));
+	ASSERT_OK(avic_irte_attach_iommu(b, e.iommu, DEVID, irte(&e, 3), 0x72));
 	ASSERT_EQ(lo(&e, 3), expect_lo(avic_vcpu_gatag(b), 0x2FF, true, false));
 	ASSERT_EQ(hi(&e, 3), expect_hi(b, 0x72, 0x2FF));
 	ASSERT_EQ(avic_irte_count(a), 0);
@@ -277,7 +279,7 @@ TEST(avic_iommu_attach_takes_over)
 	__atomic_store_n(&e.irt[4 * 2 + 1], expect_hi(a, 0x71, 0x1A5), __ATOMIC_RELAXED);
 	__atomic_store_n(&e.irt[4 * 2], expect_lo(avic_vcpu_gatag(a), 0x1A5, false, true) |
 			 AMD_IRTE_LO_NO_FAULT, __ATOMIC_RELEASE);
-	ASSERT_OK(avic_irte_attach(b, irte(&e, 4), 0x71));
+	ASSERT_OK(avic_irte_attach_iommu(b, e.iommu, DEVID, irte(&e, 4), 0x71));
 	ASSERT_EQ(lo(&e, 4), expect_lo(avic_vcpu_gatag(b), 0x2FF, true, false));
 	ASSERT_EQ(hi(&e, 4), expect_hi(b, 0x71, 0x2FF));
 	ASSERT_EQ(avic_irte_count(b), 2);
@@ -310,8 +312,8 @@ TEST(avic_iommu_load_put_block_unblock)
 	/* The vCPU a tag truncated to 8 bits of index would wake instead. */
 	alias = vcpu_at(&e, 43);
 	tag = avic_vcpu_gatag(vcpu);
-	ASSERT_OK(avic_irte_attach(vcpu, irte(&e, 7), 0x61));
-	ASSERT_OK(avic_irte_attach(alias, irte(&e, 8), 0x62));
+	ASSERT_OK(avic_irte_attach_iommu(vcpu, e.iommu, DEVID, irte(&e, 7), 0x61));
+	ASSERT_OK(avic_irte_attach_iommu(alias, e.iommu, DEVID, irte(&e, 8), 0x62));
 	ASSERT_OK(vcpu_load(alias, 3));
 	vcpu_blocking(alias);
 	ASSERT_EQ(lo(&e, 8), expect_lo(avic_vcpu_gatag(alias), 3, false, true));
@@ -450,7 +452,7 @@ TEST(avic_iommu_blocked_thread_woken_by_device)
 
 	env_init(&e, 300, NULL, NULL);
 	s = (struct sleeper){ .vcpu = vcpu_at(&e, 290), .e = &e, .index = 33 };
-	ASSERT_OK(avic_irte_attach(s.vcpu, irte(&e, 33), 0x99));
+	ASSERT_OK(avic_irte_attach_iommu(s.vcpu, e.iommu, DEVID, irte(&e, 33), 0x99));
 	start = host_now_ns();
 	ASSERT_OK(pthread_create(&vt, NULL, sleeper_fn, &s));
 
@@ -520,7 +522,8 @@ TEST(avic_iommu_ga_log_overflow_storm)
 	for (uint32_t i = 0; i < STORM_VCPUS; i++) {
 		struct vcpu *vcpu = vcpu_at(&e, i);
 
-		ASSERT_OK(avic_irte_attach(vcpu, irte(&e, i), (uint8_t)(0x40 + i)));
+		ASSERT_OK(avic_irte_attach_iommu(vcpu, e.iommu, DEVID, irte(&e, i),
+						 (uint8_t)(0x40 + i)));
 		ASSERT_OK(vcpu_load(vcpu, (int)(i % 4)));
 		vcpu_blocking(vcpu);
 		ASSERT(lo(&e, i) & AMD_IRTE_LO_GA_LOG_INTR);
@@ -614,8 +617,8 @@ TEST(avic_iommu_detach)
 
 	env_init(&e, 2, NULL, NULL);
 	vcpu = vcpu_at(&e, 1);
-	ASSERT_OK(avic_irte_attach(vcpu, irte(&e, 9), 0x55));
-	ASSERT_OK(avic_irte_attach(vcpu, irte(&e, 10), 0x56));
+	ASSERT_OK(avic_irte_attach_iommu(vcpu, e.iommu, DEVID, irte(&e, 9), 0x55));
+	ASSERT_OK(avic_irte_attach_iommu(vcpu, e.iommu, DEVID, irte(&e, 10), 0x56));
 	ASSERT_OK(vcpu_load(vcpu, 1));
 	ASSERT_OK(amd_iommu_device_interrupt(e.iommu, DEVID, 9));
 	ASSERT(irr_test(vcpu, 0x55));
@@ -662,13 +665,14 @@ TEST(avic_iommu_teardown)
 	a = vcpu_at(&e, 1);
 	b = vcpu_at(&e, 2);
 	for (uint32_t i = 0; i < 4; i++)
-		ASSERT_OK(avic_irte_attach(i & 1 ? b : a, irte(&e, 100 + i), (uint8_t)(0x30 + i)));
+		ASSERT_OK(avic_irte_attach_iommu(i & 1 ? b : a, e.iommu, DEVID,
+						 irte(&e, 100 + i), (uint8_t)(0x30 + i)));
 	ASSERT_OK(vcpu_load(a, 1));
 	vcpu_blocking(a);
 
 	/* Unhashed (pre-destroy): the notifier finds no vCPU for the tag. */
 	vm_pre_destroy(e.vm);
-	ASSERT_EQ(avic_irte_attach(b, irte(&e, 200), 0x40), -ENODEV);
+	ASSERT_EQ(avic_irte_attach_iommu(b, e.iommu, DEVID, irte(&e, 200), 0x40), -ENODEV);
 	ASSERT_EQ(lo(&e, 200), 0);
 	ASSERT_OK(amd_iommu_device_interrupt(e.iommu, DEVID, 100));
 	avic_ga_log_stats(e.log, &st);
@@ -699,5 +703,103 @@ TEST(avic_iommu_teardown)
 		ASSERT_EQ(hi(&e, 100 + i), 0);
 		ASSERT_EQ(amd_iommu_device_interrupt(e.iommu, DEVID, 100 + i), -ENOENT);
 	}
+	env_fini(&e);
+}
+
+/*
+ * A device interrupts through one IRTE, non-stop, while the hypervisor
+ * attaches it to a vCPU of a fresh VM, then detaches it (explicitly, or
+ * through vCPU destruction) and destroys the VM, over and over.  Each
+ * posting yields in its middle (backing page translated, IRR not yet
+ * written), so without the flush after the detach the device would write
+ * a backing page the destruction freed (a use-after-free for ASan).
+ */
+#define CHURN_IRTE    40U
+#define CHURN_NS      (400ULL * 1000 * 1000)
+
+struct churn_dev {
+	struct env *e;
+	uint32_t stop;
+	uint64_t posted;		/* returned 0 */
+	int bad;			/* any other result than 0 or -ENOENT */
+};
+
+static void yield_hook(struct amd_iommu *iommu, uint16_t devid, uint32_t index, void *arg)
+{
+	(void)iommu;
+	(void)devid;
+	(void)index;
+	(void)arg;
+	sched_yield();
+}
+
+static void *churn_dev_fn(void *arg)
+{
+	struct churn_dev *d = arg;
+
+	while (!__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
+		int r = amd_iommu_device_interrupt(d->e->iommu, DEVID, CHURN_IRTE);
+
+		if (!r)
+			__atomic_add_fetch(&d->posted, 1, __ATOMIC_RELAXED);
+		else if (r != -ENOENT)
+			__atomic_store_n(&d->bad, r, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+TEST(avic_iommu_detach_races_device)
+{
+	struct churn_dev d = { 0 };
+	struct amd_iommu_stats ms;
+	uint64_t end, cycles = 0;
+	pthread_t th;
+	struct env e;
+
+	env_init(&e, 1, NULL, NULL);
+	d.e = &e;
+	amd_iommu_set_posting_hook(e.iommu, yield_hook, NULL);
+	ASSERT_OK(pthread_create(&th, NULL, churn_dev_fn, &d));
+	end = host_now_ns() + CHURN_NS;
+	do {
+		struct vm *vm = avic_vm_new(AVIC_MODEL_X2AVIC_4K, 0, e.ids);
+		struct vcpu *vcpu;
+		uint64_t posted = __atomic_load_n(&d.posted, __ATOMIC_RELAXED);
+		uint64_t spin_end = host_now_ns() + 5 * CHURN_NS;
+
+		avic_vcpu_new(vm, 0);
+		avic_vcpu_new(vm, 1);
+		vcpu = vm_get_vcpu(vm, (uint32_t)(cycles & 1));
+		ASSERT_OK(vcpu_load(vcpu, (int)(cycles % 4)));
+		ASSERT_OK(avic_irte_attach_iommu(vcpu, e.iommu, DEVID, irte(&e, CHURN_IRTE),
+						 0x66));
+		/* Blocking every third cycle: GA log entries, the notifier runs. */
+		if (cycles % 3 == 0)
+			vcpu_blocking(vcpu);
+		/* Let the device post through this VM's IRTE at least once. */
+		while (__atomic_load_n(&d.posted, __ATOMIC_RELAXED) == posted &&
+		       host_now_ns() < spin_end)
+			sched_yield();
+		ASSERT_NE(__atomic_load_n(&d.posted, __ATOMIC_RELAXED), posted);
+		if (cycles & 2) {
+			avic_irte_detach(vcpu, irte(&e, CHURN_IRTE));
+			ASSERT_EQ(lo(&e, CHURN_IRTE) | hi(&e, CHURN_IRTE), 0);
+		}
+		if (cycles % 3 == 0)
+			vcpu_unblocking(vcpu);
+		vcpu_put(vcpu);
+		/* Detaches what is still attached, flushes, frees the pages. */
+		vm_destroy(vm);
+		cycles++;
+	} while (host_now_ns() < end);
+	__atomic_store_n(&d.stop, 1, __ATOMIC_RELEASE);
+	ASSERT_OK(pthread_join(th, NULL));
+	ASSERT_EQ(d.bad, 0);
+	ASSERT(cycles >= 4);
+	ASSERT(d.posted >= cycles);
+	amd_iommu_get_stats(e.iommu, &ms);
+	/* One flush per attach and one per detach. */
+	ASSERT_EQ(ms.completion_waits, 2 * cycles);
+	amd_iommu_set_posting_hook(e.iommu, NULL, NULL);
 	env_fini(&e);
 }

@@ -58,6 +58,44 @@ void amd_iommu_set_ga_log_handler(struct amd_iommu *iommu, amd_iommu_ga_log_fn f
  */
 int amd_iommu_device_interrupt(struct amd_iommu *iommu, uint16_t devid, uint32_t index);
 
+/*
+ * The IRTE cache.  An interrupt reads its IRTE when it is remapped and
+ * keeps using that copy's ga_root_ptr and vector until its posting is
+ * complete: IRR set, IsRun re-read, doorbell rung or GA log entry
+ * written.  That copy is the only IRTE state the model caches (it caches
+ * nothing between interrupts), but it is enough to make an IRTE change
+ * incomplete until the hypervisor has flushed it, as on silicon:
+ *
+ *   write the IRTE; INVALIDATE_INTERRUPT_TABLE(devid); COMPLETION_WAIT
+ *
+ * and only then may the old backing page or GA tag go away.  Destination,
+ * IsRun, GATag and GALogIntr are re-read for every posting (reference
+ * 6.1: not cached), so load/put need no flush.
+ *
+ * amd_iommu_invalidate_irt() is the INVALIDATE_INTERRUPT_TABLE command for
+ * DeviceID devid: 0, or -EINVAL for a devid beyond the 16-bit DeviceID.
+ * amd_iommu_completion_wait() is COMPLETION_WAIT: it returns once every
+ * interrupt that was being remapped when it was issued has completed its
+ * posting, so none can still hold an IRTE copy from before an earlier
+ * invalidation.  (The model waits for every device's interrupts, which
+ * covers the invalidated ones.)  It sleeps: call it with no lock held that
+ * a doorbell handler takes.  The GA log interrupt (the handler) is raised
+ * after the posting completes and is not waited for.
+ */
+int amd_iommu_invalidate_irt(struct amd_iommu *iommu, uint32_t devid);
+void amd_iommu_completion_wait(struct amd_iommu *iommu);
+
+/*
+ * Test hook: fn(iommu, devid, index, arg) is called in the middle of every
+ * guest-mode posting (IRTE read and its backing page translated, IRR not
+ * yet written), inside the window a completion wait waits for.  fn NULL
+ * detaches it.
+ */
+typedef void (*amd_iommu_posting_hook_fn)(struct amd_iommu *iommu, uint16_t devid,
+					  uint32_t index, void *arg);
+void amd_iommu_set_posting_hook(struct amd_iommu *iommu, amd_iommu_posting_hook_fn fn,
+				void *arg);
+
 struct amd_iommu_stats {
 	uint64_t interrupts;		/* every amd_iommu_device_interrupt() */
 	uint64_t no_table;		/* -ENODEV */
@@ -74,6 +112,9 @@ struct amd_iommu_stats {
 	uint64_t ga_log_dropped;	/* GALogIntr = 1 but the log is not running */
 	uint64_t ga_log_overflows;	/* entries that found the log full */
 	uint64_t ga_log_irqs;		/* handler calls */
+	uint64_t irt_invalidations;	/* INVALIDATE_INTERRUPT_TABLE commands */
+	uint64_t completion_waits;	/* COMPLETION_WAIT commands */
+	uint64_t completion_stalls;	/* ...that found an interrupt in flight */
 };
 
 void amd_iommu_get_stats(struct amd_iommu *iommu, struct amd_iommu_stats *st);

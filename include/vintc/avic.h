@@ -177,24 +177,36 @@ struct avic_irte;
 
 /*
  * Put the IRTE `irte` (16 bytes in a host page: lo at irte[0], hi at
- * irte[1]) in guest mode posting `vector` to vcpu: Valid, GuestMode,
+ * irte[1]), an entry of device devid's interrupt remapping table on
+ * iommu, in guest mode posting `vector` to vcpu: Valid, GuestMode,
  * ga_root_ptr = backing page, GA tag = avic_vcpu_gatag(), and destination,
- * IsRun and GALogIntr as the vCPU's last load/put left its other IRTEs.
+ * IsRun and GALogIntr as the vCPU's last load/put left its other IRTEs,
+ * then flush it (INVALIDATE_INTERRUPT_TABLE devid, COMPLETION_WAIT).
  * Attaching an IRTE the vCPU already has only changes the vector.  The
  * IRTE must not be attached to another vCPU: detach it there first.
- *   -EINVAL  irte NULL or not 16-byte aligned, or vector < 16
+ * Sleeps for the completion wait: no lock a doorbell handler takes may be
+ * held.
+ *   -EINVAL  iommu or irte NULL, irte not 16-byte aligned, or vector < 16
  *   -ENODEV  the VM has no VM ID (pre-destroyed): no tag could name it
  *   -ENOMEM  list node allocation failed (fault site "avic.irte")
  */
+int avic_irte_attach_iommu(struct vcpu *vcpu, struct amd_iommu *iommu, uint16_t devid,
+			   uint64_t *irte, uint8_t vector);
+/*
+ * The same for an IRTE whose IOMMU is not named: nothing is flushed, so an
+ * interrupt in flight may still post to the backing page after a detach.
+ * Only for a device that is quiesced before the vCPU is freed.
+ */
 int avic_irte_attach(struct vcpu *vcpu, uint64_t *irte, uint8_t vector);
 /*
- * Take the IRTE out of guest mode (Valid = 0, all of lo cleared, then hi)
- * and off the vCPU's list; not attached: nothing happens.  An interrupt
- * the IOMMU is already delivering through it may still complete: quiesce
- * the device before freeing the vCPU, as an IOMMU completion-wait would.
+ * Take the IRTE out of guest mode (Valid = 0, all of lo cleared) and off
+ * the vCPU's list, flush it on its IOMMU (if attached with one), then
+ * clear hi: when this returns no interrupt is still posting through the
+ * old entry, so the vCPU may be freed.  Not attached: nothing happens.
+ * Sleeps, as attach does.
  */
 void avic_irte_detach(struct vcpu *vcpu, uint64_t *irte);
-/* Every IRTE of the vCPU; vCPU destruction calls it. */
+/* Every IRTE of the vCPU, flushed the same way; vCPU destruction calls it. */
 void avic_irte_detach_all(struct vcpu *vcpu);
 /* Number of IRTEs attached to the vCPU. */
 unsigned int avic_irte_count(struct vcpu *vcpu);
