@@ -11,7 +11,6 @@
 #include "guest.h"
 
 #define VEC_SELF	0x4E
-#define HALT_LIMIT	1000000U
 
 static volatile uint32_t selfs;
 
@@ -27,12 +26,7 @@ static int self_ipi_arrives(void)
 	uint32_t want = selfs + 1;
 
 	apic_send(0, ICR_SH_SELF | ICR_DM_FIXED | VEC_SELF);
-	for (uint32_t n = 0; selfs < want; n++) {
-		__asm__ volatile("sti; hlt; cli" ::: "memory");
-		if (n > HALT_LIMIT)
-			return 0;
-	}
-	return 1;
+	return wait_halting(&selfs, want);
 }
 
 /* A write of all-ones that must change nothing a read shows. */

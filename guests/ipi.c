@@ -25,7 +25,6 @@
 #define ICR_DEST_LOGICAL (1U << 11)
 #define SPIN_ROUNDS	200
 #define SPIN_LIMIT	200000000U
-#define HALT_LIMIT	1000000U
 
 static volatile uint32_t online, pongs, nmis, spinning, stop_spin;
 static volatile uint32_t counts[MAX_CPUS], acks[MAX_CPUS];

@@ -46,18 +46,12 @@ void irq_handler(uint32_t vector)
 	apic_eoi();
 }
 
-/* CPUID.1:EBX[31:24], the initial APIC ID the VMM set up. */
-static uint32_t cpuid_apic_id(void)
-{
-	uint32_t a = 1, b, c = 0, d;
-
-	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
-	return b >> 24;
-}
-
 static void ap_main(uint32_t id)
 {
-	uint32_t cid = cpuid_apic_id();
+	uint32_t a, b, c, d, cid;
+
+	cpuid(1, &a, &b, &c, &d);
+	cid = b >> 24;	/* the initial APIC ID the VMM set up */
 
 	cpu_init();
 	if (want_x2apic)
@@ -91,21 +85,6 @@ static int wait_spinning(volatile uint32_t *counter, uint32_t want)
 	__asm__ volatile("sti");
 	while (*counter < want) {
 		__asm__ volatile("pause" ::: "memory");
-		if (++spins > SPIN_LIMIT)
-			return 0;
-	}
-	return 1;
-}
-
-/* Halt until *counter reaches want; false if that takes absurdly long. */
-static int wait_halting(volatile uint32_t *counter, uint32_t want)
-{
-	uint32_t spins = 0;
-
-	__asm__ volatile("cli");
-	while (*counter < want) {
-		/* STI's shadow covers HLT: an interrupt pending now wakes it. */
-		__asm__ volatile("sti; hlt; cli" ::: "memory");
 		if (++spins > SPIN_LIMIT)
 			return 0;
 	}

@@ -25,7 +25,6 @@
 #define ONE_SHOT_COUNT	100000U		/* 100 us */
 #define PERIOD_COUNT	1000000U	/* 1 ms */
 #define PERIODIC_TICKS	5
-#define HALT_LIMIT	1000000U
 
 static volatile uint32_t ticks;
 
@@ -36,20 +35,13 @@ void irq_handler(uint32_t vector)
 	apic_write(APIC_EOI, 0);
 }
 
-/* Halt until ticks reaches want; 0 if that never happens. */
+/* Halt until ticks reaches want; 0 if that never happens.  Returns with IF = 1. */
 static int wait_ticks(uint32_t want)
 {
-	uint32_t n = 0;
+	int ok = wait_halting(&ticks, want);
 
-	__asm__ volatile("cli");
-	while (ticks < want) {
-		/* STI's shadow covers HLT: a timer pending now wakes it. */
-		__asm__ volatile("sti; hlt; cli" ::: "memory");
-		if (++n > HALT_LIMIT)
-			return 0;
-	}
 	__asm__ volatile("sti");
-	return 1;
+	return ok;
 }
 
 static void timer_stop(void)

@@ -19,7 +19,6 @@
 #define VEC_BCAST	0x43
 #define ROUND_TRIPS	100
 #define SPIN_LIMIT	200000000U
-#define HALT_LIMIT	1000000U
 #define ICR_DEST_LOGICAL (1U << 11)
 #define MAX_CPUS	64
 
@@ -57,23 +56,6 @@ void irq_handler(uint32_t vector)
 	apic_eoi();
 }
 
-/* Halt (interrupts on) until *p reaches want; 0 if it never does. */
-static int wait_for(volatile uint32_t *p, uint32_t want)
-{
-	/*
-	 * Interrupts off while looking: one taken between the look and the
-	 * HLT would leave the HLT waiting for an interrupt already handled.
-	 * STI's shadow then covers the HLT.
-	 */
-	__asm__ volatile("cli" ::: "memory");
-	for (uint32_t n = 0; *p < want; n++) {
-		__asm__ volatile("sti; hlt; cli" ::: "memory");
-		if (n > HALT_LIMIT)
-			return 0;
-	}
-	return 1;
-}
-
 /* One access that must raise #GP: exactly one more #GP afterwards. */
 static void expect_gp(int write, uint32_t msr, uint64_t v, const char *what)
 {
@@ -109,9 +91,9 @@ static void checks_single(void)
 
 	__asm__ volatile("sti");
 	wrmsr(X2APIC_MSR(0x3F0), VEC_SELF);	/* SELF_IPI */
-	report(wait_for(&selfs, 1), "x2apic self-ipi msr", selfs);
+	report(wait_halting(&selfs, 1), "x2apic self-ipi msr", selfs);
 	apic_send(0, ICR_SH_SELF | ICR_DM_FIXED | VEC_SELF);
-	report(wait_for(&selfs, 2), "x2apic self-ipi icr", selfs);
+	report(wait_halting(&selfs, 2), "x2apic self-ipi icr", selfs);
 
 	wrmsr(X2APIC_MSR(APIC_TPR), 0x50);
 	ppr = (uint32_t)rdmsr(X2APIC_MSR(APIC_PPR));
@@ -169,15 +151,15 @@ int main(uint32_t magic, uint32_t info)
 	if (n > 1) {
 		for (uint32_t i = 0; i < ROUND_TRIPS; i++) {
 			apic_send(1, ICR_DM_FIXED | VEC_PING);
-			if (!wait_for(&pongs, i + 1))
+			if (!wait_halting(&pongs, i + 1))
 				break;
 		}
 		report(pongs == ROUND_TRIPS, "x2apic pingpong physical", pongs);
 		/* Logical: cluster 0, bit 1 is the CPU with x2APIC ID 1. */
 		apic_send(1U << 1, ICR_DEST_LOGICAL | ICR_DM_FIXED | VEC_PING);
-		report(wait_for(&pongs, ROUND_TRIPS + 1), "x2apic pingpong logical", pongs);
+		report(wait_halting(&pongs, ROUND_TRIPS + 1), "x2apic pingpong logical", pongs);
 		apic_send(0xFFFFFFFFU, ICR_DM_FIXED | VEC_BCAST);
-		wait_for(&bcasts[0], 1);
+		wait_halting(&bcasts[0], 1);
 		for (uint32_t s = 0, done = 0; !done && s < SPIN_LIMIT; s++) {
 			done = 1;
 			for (uint32_t i = 0; i < n; i++)

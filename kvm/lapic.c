@@ -42,14 +42,6 @@ static void *regs_of(struct vkvm_lapic *l, uint32_t idx)
 #define LVT_VECTOR_MASK		0xFFU
 #define NS_PER_S		1000000000ULL
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
-
 static void timer_init_sync(struct vkvm_lapic *l)
 {
 	pthread_condattr_t attr;
@@ -99,7 +91,7 @@ static void timer_arm(struct vkvm_lapic *l, uint32_t idx)
 	 */
 	if ((lvtt & LVT_TIMER_MODE_MASK) == LVT_TIMER_PERIODIC && t->period_ns < VKVM_MIN_PERIOD_NS)
 		t->period_ns = VKVM_MIN_PERIOD_NS;
-	t->deadline_ns = mono_ns() + t->period_ns;
+	t->deadline_ns = host_now_ns() + t->period_ns;
 	pthread_cond_signal(&l->timer_cond);
 }
 
@@ -107,7 +99,7 @@ static void timer_arm(struct vkvm_lapic *l, uint32_t idx)
 static uint32_t timer_current(struct vkvm_lapic *l, uint32_t idx)
 {
 	struct vkvm_timer *t = &l->timers[idx];
-	uint64_t now = mono_ns(), left, ns_per_count;
+	uint64_t now = host_now_ns(), left, ns_per_count;
 	uint32_t val = 0;
 
 	pthread_mutex_lock(&l->timer_lock);
@@ -161,7 +153,7 @@ static void *timer_main(void *arg)
 	vkvm_trace_set_track(l->nr);
 	pthread_mutex_lock(&l->timer_lock);
 	while (!l->timer_stop) {
-		uint64_t now = mono_ns(), next = 0;
+		uint64_t now = host_now_ns(), next = 0;
 		struct timespec ts;
 
 		timer_expire(l, now, vec);
@@ -183,7 +175,7 @@ static void *timer_main(void *arg)
 			pthread_cond_wait(&l->timer_cond, &l->timer_lock);
 			continue;
 		}
-		if (next <= mono_ns())
+		if (next <= host_now_ns())
 			continue;
 		ts.tv_sec = (time_t)(next / NS_PER_S);
 		ts.tv_nsec = (long)(next % NS_PER_S);
@@ -261,7 +253,7 @@ void vkvm_lapic_tsc_deadline(struct vkvm_lapic *l, uint32_t idx, bool write, uin
 				tsc_khz = 1000000;	/* 1 GHz if KVM will not say */
 			if (delta > UINT64_MAX / 1000000)
 				delta = UINT64_MAX / 1000000;
-			t->deadline_ns = mono_ns() + delta * 1000000 / tsc_khz;
+			t->deadline_ns = host_now_ns() + delta * 1000000 / tsc_khz;
 			if (!t->deadline_ns)
 				t->deadline_ns = 1;
 			pthread_cond_signal(&l->timer_cond);

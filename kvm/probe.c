@@ -23,6 +23,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <vintc/host.h>
+
 #include "probe.h"
 
 #ifdef __x86_64__
@@ -166,7 +168,7 @@ static int probe_run(int kvm_fd, int vm_fd, uint8_t *ram, unsigned int *found)
 			ret = -errno;
 			break;
 		}
-		if (run->exit_reason == KVM_EXIT_HLT || *found == ARRAY_LEN(probe_steps))
+		if (run->exit_reason == KVM_EXIT_HLT || *found == ARRAY_SIZE(probe_steps))
 			break;
 		if (run->exit_reason != want->exit_reason || run->msr.index != want->index)
 			break;

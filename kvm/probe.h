@@ -8,7 +8,6 @@
 #include <stdint.h>
 
 #define VKVM_MSR_TSC_DEADLINE	0x6E0U
-#define ARRAY_LEN(a)		(sizeof(a) / sizeof((a)[0]))
 
 struct vkvm_msr_probe {
 	bool x2apic;		/* 0x800-0x8FF reads and writes exit to userspace */

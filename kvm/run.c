@@ -208,20 +208,9 @@ const char *vkvm_exit_name(unsigned int reason)
 	return NULL;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
-
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)host_now_ns() / 1e9;
 }
 
 static void count(uint64_t *c)
@@ -498,12 +487,12 @@ static void kick_cpu(struct vkvm *v, uint32_t idx, bool always)
 	if (!always && (!v->lapic_ready ||
 			load_acquire(&c->vcpu->mode) != VCPU_IN_GUEST_MODE))
 		return;
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = host_now_ns();
 
 	count(&v->lapic.st.kicks);
 	vkvm_trace_ev(v->trace, VKVM_EV_KICK, idx);
 	pthread_kill(c->self, VKVM_KICK_SIGNAL);
-	__atomic_add_fetch(&v->lapic.st.kick_ns, mono_ns() - t0, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&v->lapic.st.kick_ns, host_now_ns() - t0, __ATOMIC_RELAXED);
 }
 
 static void lapic_kick(void *opaque, uint32_t idx)
@@ -945,7 +934,7 @@ static bool halt_poll(struct vkvm_cpu *c)
 
 	if (!v->halt_poll_ns)
 		return false;
-	end = mono_ns() + v->halt_poll_ns;
+	end = host_now_ns() + v->halt_poll_ns;
 	do {
 		for (int i = 0; i < 64; i++) {
 			if (halt_ready(c) || stopping(v)) {
@@ -954,7 +943,7 @@ static bool halt_poll(struct vkvm_cpu *c)
 			}
 			__builtin_ia32_pause();
 		}
-	} while (mono_ns() < end);
+	} while (host_now_ns() < end);
 	count(&v->lapic.st.halt_poll_misses);
 	return false;
 }

@@ -10,8 +10,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
-
+#include <vintc/host.h>
 #include <vintc/kvm_run.h>
 
 #include "trace.h"
@@ -25,19 +24,11 @@ static const char *const ev_names[VKVM_NR_EV] = {
 	[VKVM_EV_NMI] = "nmi", [VKVM_EV_INIT] = "init", [VKVM_EV_SIPI] = "sipi",
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 int vkvm_trace_init(struct vkvm_trace *t, uint32_t nr_cpus, uint32_t cap)
 {
 	t->nr_tracks = nr_cpus + 1;
 	t->cap = cap;
-	t->t0 = now_ns();
+	t->t0 = host_now_ns();
 	t->tracks = calloc(t->nr_tracks, sizeof(*t->tracks));
 	if (!t->tracks)
 		return -ENOMEM;
@@ -83,7 +74,7 @@ void vkvm_trace_ev(struct vkvm_trace *t, enum vkvm_ev type, uint32_t arg)
 			k->dropped++;
 		return;
 	}
-	k->ev[k->n].ns = now_ns();
+	k->ev[k->n].ns = host_now_ns();
 	k->ev[k->n].type = type;
 	k->ev[k->n].arg = arg;
 	k->n++;

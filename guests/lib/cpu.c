@@ -134,3 +134,19 @@ uint32_t fw_cfg_u32(uint16_t key)
 		v |= (uint32_t)inb(FW_CFG_DATA) << (8 * i);
 	return v;
 }
+
+int wait_halting(volatile uint32_t *counter, uint32_t want)
+{
+	/*
+	 * Interrupts off while looking: one taken between the look and the
+	 * HLT would leave the HLT waiting for an interrupt already handled.
+	 * STI's shadow then covers the HLT, so one pending wakes it.
+	 */
+	__asm__ volatile("cli" ::: "memory");
+	for (uint32_t n = 0; *counter < want; n++) {
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+		if (n > WAIT_HALT_LIMIT)
+			return 0;
+	}
+	return 1;
+}

@@ -161,6 +161,12 @@ void x2apic_enable(void);
  */
 void smp_start_aps(uint32_t tramp, void (*entry)(uint32_t apic_id));
 uint32_t fw_cfg_u32(uint16_t key);
+/*
+ * Halt until *counter (bumped by an interrupt handler) reaches want;
+ * returns with interrupts off, 0 after WAIT_HALT_LIMIT wake-ups without it.
+ */
+#define WAIT_HALT_LIMIT	1000000U
+int wait_halting(volatile uint32_t *counter, uint32_t want);
 
 void putc(char c);
 void puts(const char *s);
