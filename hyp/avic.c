@@ -771,12 +771,11 @@ static int avic_trap_write(struct vcpu *vcpu, unsigned int off)
 
 	/*
 	 * The silicon stored the guest's value whole; reserved bits do not
-	 * stick on a real APIC, so keep only what software can set.
+	 * stick on a real APIC, so keep only what software can set (ICR,
+	 * EOI, ESR and SVR have no mask here: their handlers below decide).
 	 */
-	if (off != APIC_ICR && off != APIC_EOI && off != APIC_ESR && off != APIC_SPIV) {
-		val = vlapic_sanitize_write(regs, off, val);
-		*apic_reg(regs, off) = val;
-	}
+	val = vlapic_sanitize_write(regs, off, val);
+	*apic_reg(regs, off) = val;
 	switch (off) {
 	case APIC_ID:
 		/* AVIC indexes tables by the original ID: software APIC from now on. */
