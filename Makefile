@@ -55,7 +55,7 @@ endif
 
 LIB_SRCS   := $(sort $(wildcard host/*.c hw/*.c hyp/*.c sim/*.c kvm/*.c))
 CLI_SRCS   := $(sort $(wildcard tools/vintc/*.c))
-TEST_SRCS  := $(sort $(wildcard tests/*.c))
+TEST_SRCS  := $(sort $(wildcard tests/*.c tests/*/*.c))
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -96,6 +96,11 @@ guests: $(GUESTS)
 
 deps:
 	$(Q)CC="$(CC)" SAN="$(SAN)" sh tools/deps.sh
+
+# Harnesses (tests, fuzz, bench) may reach private headers by their
+# path from the top (e.g. "hyp/vlapic.h"); the library and CLI may not.
+HARNESS_CFLAGS := -I. -Itests -Itests/lib
+$(BUILD)/obj/tests/%.o $(BUILD)/obj/fuzz/%.o $(BUILD)/obj/bench/%.o: ALL_CFLAGS += $(HARNESS_CFLAGS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
