@@ -653,6 +653,11 @@ uint32_t avic_vcpu_take_events(struct vcpu *vcpu, uint8_t *sipi_vector)
 	return ev;
 }
 
+bool avic_vcpu_has_events(struct vcpu *vcpu)
+{
+	return __atomic_load_n(&to_avic_vcpu(vcpu)->events, __ATOMIC_ACQUIRE) != 0;
+}
+
 /* Every vCPU the ICR names, as the software APIC would resolve it. */
 static bool avic_ipi_targets(struct vcpu *sender, struct vcpu *t, const struct vlapic_icr *d,
 			     bool x2apic)

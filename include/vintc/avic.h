@@ -152,6 +152,12 @@ int avic_handle_unaccelerated_access(struct vcpu *vcpu, uint64_t exitinfo1, uint
 
 /* Pending AVIC_EVENT_* bits of a vCPU, taken (cleared) atomically. */
 uint32_t avic_vcpu_take_events(struct vcpu *vcpu, uint8_t *sipi_vector);
+/*
+ * Any AVIC_EVENT_* pending?  An acquire load: a true answer orders the
+ * poster's earlier stores (e.g. the SIPI vector) before what the caller
+ * reads next.  Does not take the events.
+ */
+bool avic_vcpu_has_events(struct vcpu *vcpu);
 
 /* The backend's whole per-VM teardown: works from any state, twice too. */
 void avic_vm_teardown(struct vm *vm);
