@@ -12,7 +12,7 @@
 #include <vintc/avic.h>
 
 #include "arch.h"
-#include "vlapic.h"
+#include <vintc/vlapic.h>
 
 static const char *const inhibit_names[AVIC_INHIBIT_NR] = {
 	[AVIC_INHIBIT_DISABLED] = "DISABLED",

@@ -3,7 +3,7 @@
 
 #include <vintc/amd_defs.h>
 
-#include "vlapic.h"
+#include <vintc/vlapic.h>
 
 static uint32_t reg_read(void *regs, unsigned int off)
 {

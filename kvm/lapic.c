@@ -19,8 +19,8 @@
 #include <vintc/amd_defs.h>
 #include <vintc/avic.h>
 #include <vintc/avic_cpu.h>
+#include <vintc/vlapic.h>
 
-#include "../hyp/vlapic.h"
 #include "lapic.h"
 
 static void count(uint64_t *c, uint64_t n)

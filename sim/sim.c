@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include <vintc/avic_cpu.h>
+#include <vintc/vlapic.h>
 
 #include "sim_priv.h"
-#include "../hyp/vlapic.h"
 
 #define FREE_RUN_LIMIT_NS  (120ULL * 1000000000ULL)
 #define DET_STALL_STEPS    2000000ULL

@@ -14,9 +14,9 @@
 
 #include <vintc/amd_iommu.h>
 #include <vintc/avic_cpu.h>
+#include <vintc/vlapic.h>
 
 #include "sim_priv.h"
-#include "../hyp/vlapic.h"
 
 static uint64_t icr_fixed(uint32_t dest, uint32_t sender, bool logical, unsigned int shorthand)
 {

@@ -12,8 +12,8 @@
 #include <vintc/amd_defs.h>
 #include <vintc/avic.h>
 #include <vintc/mboot.h>
+#include <vintc/vlapic.h>
 
-#include "../hyp/vlapic.h"
 #include "../tools/vintc/args.h"
 #include "../tools/vintc/cmds.h"
 #include "avic_util.h"

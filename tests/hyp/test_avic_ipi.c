@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* The hypervisor's software path for incomplete-IPI exits. */
 #include <vintc/avic.h>
+#include <vintc/vlapic.h>
 
-#include "../hyp/vlapic.h"
 #include "avic_util.h"
 
 static uint64_t exitinfo2(uint32_t cause, uint32_t index)

@@ -15,10 +15,10 @@
 #include <vintc/mboot.h>
 #include <vintc/sim.h>
 #include <vintc/vgic_v5.h>
+#include <vintc/vlapic.h>
 
 #include "../hw/gicv5_irs_priv.h"
-#include "../hyp/vlapic.h"
-#include "../kvm/lapic.h"
+#include "kvm/lapic.h"
 #include "avic_util.h"
 #include "gicv5_util.h"
 

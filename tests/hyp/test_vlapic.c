@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* The APIC register model in the backing page. */
 #include <vintc/amd_defs.h>
+#include <vintc/vlapic.h>
 
-#include "../hyp/vlapic.h"
 #include "test.h"
 
 static void *page(void)

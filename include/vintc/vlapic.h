@@ -6,8 +6,8 @@
  * function of the page (plus the caller's pending-ESR word), so hardware
  * assists and software emulation agree by construction.
  */
-#ifndef VINTC_HYP_VLAPIC_H
-#define VINTC_HYP_VLAPIC_H
+#ifndef VINTC_VLAPIC_H
+#define VINTC_VLAPIC_H
 
 #include <stdbool.h>
 #include <stdint.h>
