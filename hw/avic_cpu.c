@@ -304,3 +304,21 @@ done:
 	}
 	return 0;
 }
+
+/*
+ * Trap class: ID, EOI, RRD, LDR, DFR, SVR, ESR, ICR low, the LVTs,
+ * initial count and divide configuration.  Every other offset faults,
+ * ICR high and the current count included.
+ */
+enum avic_access_class avic_cpu_access_class(unsigned int offset)
+{
+	switch (offset & 0xFF0) {
+	case APIC_ID: case APIC_EOI: case APIC_RRR: case APIC_LDR: case APIC_DFR:
+	case APIC_SPIV: case APIC_ESR: case APIC_ICR: case APIC_LVTT:
+	case APIC_LVTTHMR: case APIC_LVTPC: case APIC_LVT0: case APIC_LVT1:
+	case APIC_LVTERR: case APIC_TMICT: case APIC_TDCR:
+		return AVIC_ACCESS_TRAP;
+	default:
+		return AVIC_ACCESS_FAULT;
+	}
+}

@@ -10,9 +10,10 @@
 #include <string.h>
 
 #include <vintc/avic.h>
+#include <vintc/avic_cpu.h>
+#include <vintc/vlapic.h>
 
 #include "arch.h"
-#include <vintc/vlapic.h>
 
 static const char *const inhibit_names[AVIC_INHIBIT_NR] = {
 	[AVIC_INHIBIT_DISABLED] = "DISABLED",
@@ -824,7 +825,7 @@ int avic_handle_unaccelerated_access(struct vcpu *vcpu, uint64_t exitinfo1, uint
 	unsigned int off = (unsigned int)(exitinfo1 & 0xFF0);
 	bool write = exitinfo1 & BIT_ULL(32);
 
-	if (vlapic_avic_access_class(off) == VLAPIC_AVIC_TRAP)
+	if (avic_cpu_access_class(off) == AVIC_ACCESS_TRAP)
 		return write ? avic_trap_write(vcpu, off) : -EINVAL;
 	if (!val)
 		return -EINVAL;

@@ -172,16 +172,3 @@ uint32_t vlapic_sanitize_write(void *regs, unsigned int offset, uint32_t val)
 		val |= APIC_LVT_MASKED;
 	return val;
 }
-
-enum vlapic_avic_class vlapic_avic_access_class(unsigned int offset)
-{
-	switch (offset & 0xFF0) {
-	case APIC_ID: case APIC_EOI: case APIC_RRR: case APIC_LDR: case APIC_DFR:
-	case APIC_SPIV: case APIC_ESR: case APIC_ICR: case APIC_LVTT:
-	case APIC_LVTTHMR: case APIC_LVTPC: case APIC_LVT0: case APIC_LVT1:
-	case APIC_LVTERR: case APIC_TMICT: case APIC_TDCR:
-		return VLAPIC_AVIC_TRAP;
-	default:
-		return VLAPIC_AVIC_FAULT;
-	}
-}

@@ -380,7 +380,7 @@ bool vkvm_lapic_access(struct vkvm_lapic *l, uint32_t idx, uint32_t off, bool wr
 		/* Reads are accelerated from the page, except the fault class. */
 		if (off == APIC_TMCCT)
 			*val = timer_current(l, idx);	/* the hyp models no timer */
-		else if (vlapic_avic_access_class(off) == VLAPIC_AVIC_FAULT)
+		else if (avic_cpu_access_class(off) == AVIC_ACCESS_FAULT)
 			avic_handle_unaccelerated_access(vcpu, info1, val);
 		else
 			*val = __atomic_load_n(apic_reg(regs, off), __ATOMIC_ACQUIRE);
@@ -390,7 +390,7 @@ bool vkvm_lapic_access(struct vkvm_lapic *l, uint32_t idx, uint32_t off, bool wr
 		lapic_send(l, idx, *val);
 		return false;
 	}
-	if (vlapic_avic_access_class(off) == VLAPIC_AVIC_TRAP) {
+	if (avic_cpu_access_class(off) == AVIC_ACCESS_TRAP) {
 		bool timer = timer_reg(off);
 		uint32_t old_lvtt;
 

@@ -47,6 +47,23 @@ struct avic_cpu_opts {
 };
 
 /*
+ * How the silicon treats a guest access to APIC register `offset` (bits
+ * 11:4; the low bits are ignored) that it does not accelerate, reported as
+ * SVM_EXIT_AVIC_UNACCELERATED_ACCESS (reference section 5):
+ *   trap   the write is already in the backing page and RIP advanced; the
+ *          hypervisor applies its side effects (a trap on a read is a
+ *          silicon bug);
+ *   fault  nothing happened yet (the instruction did not retire): the
+ *          hypervisor emulates the whole access.
+ */
+enum avic_access_class {
+	AVIC_ACCESS_TRAP,
+	AVIC_ACCESS_FAULT,
+};
+
+enum avic_access_class avic_cpu_access_class(unsigned int offset);
+
+/*
  * The guest on the vCPU that `vmcb` describes wrote `icr` (ICR high << 32
  * | ICR low; destination in 63:32 in x2APIC mode, 63:56 in xAPIC mode).
  * Fills *out with what the silicon did.  opts may be NULL (no erratum,

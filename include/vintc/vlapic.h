@@ -62,12 +62,4 @@ struct vlapic_icr {
 
 struct vlapic_icr vlapic_icr_decode(uint64_t icr, bool x2apic);
 
-enum vlapic_avic_class {
-	VLAPIC_AVIC_TRAP,		/* the write is in the page, RIP advanced */
-	VLAPIC_AVIC_FAULT,		/* nothing happened yet: emulate */
-};
-
-/* How AVIC reports an unaccelerated access to this register (reference 5). */
-enum vlapic_avic_class vlapic_avic_access_class(unsigned int offset);
-
 #endif

@@ -746,3 +746,22 @@ TEST(avic_cpu_invalid_target_beats_not_running)
 	ASSERT(irr(v[1], 0xE0));
 	vm_destroy(vm);
 }
+
+/* Which unaccelerated accesses trap (done, RIP advanced) and which fault. */
+TEST(avic_cpu_trap_and_fault_classes)
+{
+	static const unsigned int traps[] = {
+		0x20, 0xB0, 0xC0, 0xD0, 0xE0, 0xF0, 0x280, 0x300,
+		0x320, 0x330, 0x340, 0x350, 0x360, 0x370, 0x380, 0x3E0,
+	};
+	static const unsigned int faults[] = {
+		0x30, 0x80, 0x90, 0xA0, 0x100, 0x180, 0x200, 0x310, 0x390, 0x3F0,
+	};
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(traps); i++)
+		ASSERT_EQ(avic_cpu_access_class(traps[i]), AVIC_ACCESS_TRAP);
+	for (unsigned int i = 0; i < ARRAY_SIZE(faults); i++)
+		ASSERT_EQ(avic_cpu_access_class(faults[i]), AVIC_ACCESS_FAULT);
+	/* EXITINFO1 carries the offset in bits 11:4; low bits don't matter. */
+	ASSERT_EQ(avic_cpu_access_class(0x30C), AVIC_ACCESS_TRAP);
+}

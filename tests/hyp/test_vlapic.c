@@ -135,24 +135,6 @@ TEST(vlapic_icr_decode_forms)
 	ASSERT_EQ(d.shorthand, APIC_SH_NONE);
 }
 
-TEST(vlapic_avic_trap_and_fault_classes)
-{
-	static const unsigned int traps[] = {
-		0x20, 0xB0, 0xC0, 0xD0, 0xE0, 0xF0, 0x280, 0x300,
-		0x320, 0x330, 0x340, 0x350, 0x360, 0x370, 0x380, 0x3E0,
-	};
-	static const unsigned int faults[] = {
-		0x30, 0x80, 0x90, 0xA0, 0x100, 0x180, 0x200, 0x310, 0x390, 0x3F0,
-	};
-
-	for (unsigned int i = 0; i < ARRAY_SIZE(traps); i++)
-		ASSERT_EQ(vlapic_avic_access_class(traps[i]), VLAPIC_AVIC_TRAP);
-	for (unsigned int i = 0; i < ARRAY_SIZE(faults); i++)
-		ASSERT_EQ(vlapic_avic_access_class(faults[i]), VLAPIC_AVIC_FAULT);
-	/* EXITINFO1 carries the offset in bits 11:4; low bits don't matter. */
-	ASSERT_EQ(vlapic_avic_access_class(0x30C), VLAPIC_AVIC_TRAP);
-}
-
 /* Reserved bits never stick; a software-disabled APIC keeps LVTs masked. */
 TEST(vlapic_sanitize_reserved_bits)
 {
