@@ -608,7 +608,8 @@ bool avic_vcpu_match_dest(struct vcpu *vcpu, uint32_t dest, bool logical, bool x
 		/* The x2APIC logical ID is derived: cluster in 31:16, one bit in 15:0. */
 		if (dest == 0xFFFFFFFFU)
 			return true;
-		return (dest >> 16) == (id >> 4) && (dest & (1U << (id & 0xF)));
+		ldr = vlapic_x2apic_ldr(id);
+		return (dest >> 16) == (ldr >> 16) && (dest & ldr & 0xFFFF);
 	}
 	ldr = (uint32_t)FIELD_GET(APIC_LDR_LOGICAL_ID, *apic_reg(v->backing, APIC_LDR));
 	if (dest == 0xFF)

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
 #include <string.h>
 
 #include <vintc/amd_defs.h>
-
 #include <vintc/vlapic.h>
 
 static uint32_t reg_read(void *regs, unsigned int off)
@@ -171,4 +171,60 @@ uint32_t vlapic_sanitize_write(void *regs, unsigned int offset, uint32_t val)
 	    !(reg_read(regs, APIC_SPIV) & APIC_SPIV_APIC_ENABLED))
 		val |= APIC_LVT_MASKED;
 	return val;
+}
+
+bool vlapic_x2apic_readable(uint32_t off)
+{
+	switch (off) {
+	case APIC_ID: case APIC_LVR: case APIC_TASKPRI: case APIC_PROCPRI: case APIC_LDR:
+	case APIC_SPIV: case APIC_ESR: case APIC_ICR: case APIC_LVTT: case APIC_LVTTHMR:
+	case APIC_LVTPC: case APIC_LVT0: case APIC_LVT1: case APIC_LVTERR: case APIC_TMICT:
+	case APIC_TMCCT: case APIC_TDCR:
+		return true;
+	}
+	/*
+	 * ISR, TMR, IRR.  No ARBPRI, RRD, DFR or ICR2 (ICR is one 64-bit
+	 * MSR), and EOI and SELF_IPI are write-only.
+	 */
+	return off >= APIC_ISR && off < APIC_ESR;
+}
+
+bool vlapic_x2apic_writable(uint32_t off)
+{
+	switch (off) {
+	case APIC_TASKPRI: case APIC_EOI: case APIC_SPIV: case APIC_ESR: case APIC_ICR:
+	case APIC_LVTT: case APIC_LVTTHMR: case APIC_LVTPC: case APIC_LVT0: case APIC_LVT1:
+	case APIC_LVTERR: case APIC_TMICT: case APIC_TDCR: case APIC_SELF_IPI:
+		return true;
+	}
+	return false;		/* ID and LDR are read-only in x2APIC mode */
+}
+
+int vlapic_x2apic_check_write(uint32_t off, uint64_t val)
+{
+	if (!vlapic_x2apic_writable(off))
+		return -EINVAL;
+	/* An xAPIC page could only ignore these; the MSR interface refuses them. */
+	switch (off) {
+	case APIC_ICR:
+		return val & VLAPIC_X2APIC_ICR_RESERVED ? -EINVAL : 0;
+	case APIC_EOI:
+	case APIC_ESR:
+		return val ? -EINVAL : 0;
+	case APIC_SELF_IPI:
+		return val & ~0xFFULL ? -EINVAL : 0;
+	default:
+		return val >> 32 ? -EINVAL : 0;
+	}
+}
+
+uint32_t vlapic_x2apic_ldr(uint32_t id)
+{
+	return ((id >> 4) << 16) | (1U << (id & 0xF));
+}
+
+void vlapic_x2apic_set_id(void *regs, uint32_t id)
+{
+	reg_write(regs, APIC_ID, id);
+	reg_write(regs, APIC_LDR, vlapic_x2apic_ldr(id));
 }

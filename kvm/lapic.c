@@ -446,16 +446,6 @@ int vkvm_lapic_accept(struct vkvm_lapic *l, uint32_t idx)
 	return vec;
 }
 
-/* x2APIC mode: the 32-bit ID and the LDR derived from it (cluster, bit). */
-static void x2apic_ids(struct vkvm_lapic *l, uint32_t idx)
-{
-	void *regs = regs_of(l, idx);
-
-	__atomic_store_n(apic_reg(regs, APIC_ID), idx, __ATOMIC_RELEASE);
-	__atomic_store_n(apic_reg(regs, APIC_LDR), ((idx >> 4) << 16) | (1U << (idx & 0xF)),
-			 __ATOMIC_RELEASE);
-}
-
 void vkvm_lapic_reset(struct vkvm_lapic *l, uint32_t idx)
 {
 	pthread_mutex_lock(&l->timer_lock);
@@ -463,7 +453,7 @@ void vkvm_lapic_reset(struct vkvm_lapic *l, uint32_t idx)
 	memset(&l->timers[idx], 0, sizeof(l->timers[idx]));
 	/* INIT leaves IA32_APIC_BASE alone: an x2APIC stays in x2APIC mode. */
 	if (vkvm_lapic_x2apic(l, idx))
-		x2apic_ids(l, idx);
+		vlapic_x2apic_set_id(regs_of(l, idx), idx);
 	pthread_mutex_unlock(&l->timer_lock);
 	if (!vkvm_lapic_x2apic(l, idx))
 		avic_handle_ldr_update(l->vcpus[idx]);
@@ -503,40 +493,10 @@ void vkvm_lapic_set_base(struct vkvm_lapic *l, uint32_t idx, uint64_t apic_base)
 	}
 	if ((apic_base & MSR_IA32_APICBASE_EXTD) && !(old & MSR_IA32_APICBASE_EXTD)) {
 		pthread_mutex_lock(&l->timer_lock);
-		x2apic_ids(l, idx);
+		vlapic_x2apic_set_id(regs_of(l, idx), idx);
 		pthread_mutex_unlock(&l->timer_lock);
 		(void)avic_set_x2apic_mode(l->vcpus[idx], true);
 	}
-}
-
-/*
- * x2APIC ICR bits with no meaning (13, 17:16 and 31:20 of the low word:
- * x2APIC dropped delivery status and remote read); writing one is #GP.
- */
-#define X2APIC_ICR_RESERVED	(BIT_ULL(13) | GENMASK_ULL(17, 16) | GENMASK_ULL(31, 20))
-
-/* x2APIC registers, by xAPIC offset: which exist for RDMSR and WRMSR. */
-static bool x2apic_readable(uint32_t off)
-{
-	switch (off) {
-	case APIC_ID: case APIC_LVR: case APIC_TASKPRI: case APIC_PROCPRI: case APIC_LDR:
-	case APIC_SPIV: case APIC_ESR: case APIC_ICR: case APIC_LVTT: case APIC_LVTTHMR:
-	case APIC_LVTPC: case APIC_LVT0: case APIC_LVT1: case APIC_LVTERR: case APIC_TMICT:
-	case APIC_TMCCT: case APIC_TDCR:
-		return true;
-	}
-	return (off >= APIC_ISR && off < APIC_ESR);	/* ISR, TMR, IRR */
-}
-
-static bool x2apic_writable(uint32_t off)
-{
-	switch (off) {
-	case APIC_TASKPRI: case APIC_EOI: case APIC_SPIV: case APIC_ESR: case APIC_ICR:
-	case APIC_LVTT: case APIC_LVTTHMR: case APIC_LVTPC: case APIC_LVT0: case APIC_LVT1:
-	case APIC_LVTERR: case APIC_TMICT: case APIC_TDCR: case APIC_SELF_IPI:
-		return true;
-	}
-	return false;
 }
 
 int vkvm_lapic_msr(struct vkvm_lapic *l, uint32_t idx, uint32_t msr, bool write,
@@ -549,7 +509,7 @@ int vkvm_lapic_msr(struct vkvm_lapic *l, uint32_t idx, uint32_t msr, bool write,
 		return -EINVAL;
 	off = (msr - X2APIC_MSR_FIRST) << 4;
 	if (!write) {
-		if (!x2apic_readable(off))
+		if (!vlapic_x2apic_readable(off))
 			return -EINVAL;
 		if (off == APIC_ICR) {
 			/* One 64-bit register: the destination is ICR2's word. */
@@ -561,15 +521,7 @@ int vkvm_lapic_msr(struct vkvm_lapic *l, uint32_t idx, uint32_t msr, bool write,
 		*val = v32;
 		return 0;
 	}
-	/*
-	 * Bits 63:32 are reserved everywhere but in ICR; EOI and ESR take
-	 * only 0 and SELF_IPI only a vector: anything else is #GP, which the
-	 * xAPIC page could only ignore.
-	 */
-	if (!x2apic_writable(off) || (off != APIC_ICR && (*val >> 32)) ||
-	    (off == APIC_ICR && (*val & X2APIC_ICR_RESERVED)) ||
-	    ((off == APIC_EOI || off == APIC_ESR) && *val) ||
-	    (off == APIC_SELF_IPI && (*val & ~0xFFULL)))
+	if (vlapic_x2apic_check_write(off, *val))
 		return -EINVAL;
 	v32 = (uint32_t)*val;
 	if (off == APIC_SELF_IPI) {

@@ -62,4 +62,30 @@ struct vlapic_icr {
 
 struct vlapic_icr vlapic_icr_decode(uint64_t icr, bool x2apic);
 
+/*
+ * x2APIC mode (SDM 10.12): registers become MSRs 0x800 + (offset >> 4).
+ * These say which exist for RDMSR and for WRMSR, by xAPIC offset, and
+ * which written values are #GP; the register semantics stay the page's.
+ */
+
+/*
+ * ICR bits with no meaning in x2APIC mode (13, 17:16 and 31:20 of the low
+ * word: x2APIC dropped delivery status and remote read); writing one is #GP.
+ */
+#define VLAPIC_X2APIC_ICR_RESERVED	((1ULL << 13) | (3ULL << 16) | (0xFFFULL << 20))
+
+bool vlapic_x2apic_readable(uint32_t off);
+bool vlapic_x2apic_writable(uint32_t off);
+/*
+ * A WRMSR of val to the register at `off`: 0 if legal, -EINVAL if the
+ * architecture raises #GP (no such register or a read-only one; bits
+ * 63:32 set outside ICR; reserved ICR bits; EOI or ESR not written with
+ * 0; SELF_IPI with more than a vector).
+ */
+int vlapic_x2apic_check_write(uint32_t off, uint64_t val);
+/* The x2APIC LDR, derived from the ID: cluster ID >> 4 in 31:16, bit ID & 0xF. */
+uint32_t vlapic_x2apic_ldr(uint32_t id);
+/* Entering x2APIC mode: the 32-bit ID and the read-only LDR derived from it. */
+void vlapic_x2apic_set_id(void *regs, uint32_t id);
+
 #endif

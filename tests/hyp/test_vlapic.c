@@ -157,3 +157,89 @@ TEST(vlapic_sanitize_reserved_bits)
 	ASSERT_EQ(vlapic_sanitize_write(regs, APIC_LVTT, 0x30), 0x10030);
 	ASSERT_EQ(vlapic_sanitize_write(regs, APIC_LDR, 0x01000000U), 0x01000000);
 }
+
+/* x2APIC MSRs: which registers RDMSR reaches (SDM 10.12.1.2, table 10-6). */
+TEST(vlapic_x2apic_readable_registers)
+{
+	static const uint32_t yes[] = {
+		APIC_ID, APIC_LVR, APIC_TASKPRI, APIC_PROCPRI, APIC_LDR, APIC_SPIV,
+		APIC_ISR, APIC_ISR + 0x70, APIC_TMR, APIC_TMR + 0x30, APIC_IRR, APIC_IRR + 0x70,
+		APIC_ESR, APIC_ICR, APIC_LVTT, APIC_LVTTHMR, APIC_LVTPC, APIC_LVT0, APIC_LVT1,
+		APIC_LVTERR, APIC_TMICT, APIC_TMCCT, APIC_TDCR,
+	};
+	static const uint32_t no[] = {
+		0x000, 0x010, APIC_ARBPRI, APIC_EOI, APIC_RRR, APIC_DFR, APIC_ICR2,
+		0x2F0, 0x3A0, 0x3D0, APIC_SELF_IPI, 0x400, 0xFF0,
+	};
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(yes); i++)
+		ASSERT(vlapic_x2apic_readable(yes[i]));
+	for (unsigned int i = 0; i < ARRAY_SIZE(no); i++)
+		ASSERT(!vlapic_x2apic_readable(no[i]));
+}
+
+/* ...and which WRMSR reaches: ID and LDR are read-only, EOI and SELF_IPI write-only. */
+TEST(vlapic_x2apic_writable_registers)
+{
+	static const uint32_t yes[] = {
+		APIC_TASKPRI, APIC_EOI, APIC_SPIV, APIC_ESR, APIC_ICR, APIC_LVTT, APIC_LVTTHMR,
+		APIC_LVTPC, APIC_LVT0, APIC_LVT1, APIC_LVTERR, APIC_TMICT, APIC_TDCR,
+		APIC_SELF_IPI,
+	};
+	static const uint32_t no[] = {
+		APIC_ID, APIC_LVR, APIC_ARBPRI, APIC_PROCPRI, APIC_RRR, APIC_LDR, APIC_DFR,
+		APIC_ISR, APIC_TMR, APIC_IRR + 0x70, APIC_ICR2, APIC_TMCCT, 0x3A0, 0x400,
+	};
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(yes); i++) {
+		ASSERT(vlapic_x2apic_writable(yes[i]));
+		ASSERT_OK(vlapic_x2apic_check_write(yes[i], 0));
+	}
+	for (unsigned int i = 0; i < ARRAY_SIZE(no); i++) {
+		ASSERT(!vlapic_x2apic_writable(no[i]));
+		ASSERT_EQ(vlapic_x2apic_check_write(no[i], 0), -EINVAL);
+	}
+}
+
+/* Values that are #GP even on a writable register. */
+TEST(vlapic_x2apic_write_values)
+{
+	/* Bits 63:32 exist only in ICR. */
+	ASSERT_EQ(vlapic_x2apic_check_write(APIC_TASKPRI, 1ULL << 32), -EINVAL);
+	ASSERT_EQ(vlapic_x2apic_check_write(APIC_LVTT, 0xFFFFFFFF00000000ULL), -EINVAL);
+	ASSERT_OK(vlapic_x2apic_check_write(APIC_TMICT, 0xFFFFFFFFULL));
+	ASSERT_OK(vlapic_x2apic_check_write(APIC_ICR, 0xFFFFFFFF000C4FFFULL));
+	/* ICR reserved bits 13, 17:16, 31:20; Busy (12) is ignored, not #GP. */
+	ASSERT_EQ(VLAPIC_X2APIC_ICR_RESERVED, test_bits(13, 13) | test_bits(17, 16) |
+					      test_bits(31, 20));
+	for (unsigned int b = 0; b < 32; b++) {
+		bool rsvd = b == 13 || b == 16 || b == 17 || b >= 20;
+
+		ASSERT_EQ(vlapic_x2apic_check_write(APIC_ICR, 1ULL << b), rsvd ? -EINVAL : 0);
+	}
+	/* EOI and ESR take only 0. */
+	ASSERT_OK(vlapic_x2apic_check_write(APIC_EOI, 0));
+	ASSERT_EQ(vlapic_x2apic_check_write(APIC_EOI, 1), -EINVAL);
+	ASSERT_EQ(vlapic_x2apic_check_write(APIC_ESR, 0x80), -EINVAL);
+	/* SELF_IPI takes a vector, any vector (an illegal one goes to ESR). */
+	ASSERT_OK(vlapic_x2apic_check_write(APIC_SELF_IPI, 0xFF));
+	ASSERT_OK(vlapic_x2apic_check_write(APIC_SELF_IPI, 0x05));
+	ASSERT_EQ(vlapic_x2apic_check_write(APIC_SELF_IPI, 0x100), -EINVAL);
+	ASSERT_EQ(vlapic_x2apic_check_write(APIC_SELF_IPI, 1ULL << 40), -EINVAL);
+}
+
+/* The derived logical ID: cluster ID[31:4] in 31:16, bit ID[3:0] in 15:0. */
+TEST(vlapic_x2apic_ldr_derivation)
+{
+	void *r = page();
+
+	ASSERT_EQ(vlapic_x2apic_ldr(0), 0x00000001);
+	ASSERT_EQ(vlapic_x2apic_ldr(15), 0x00008000);
+	ASSERT_EQ(vlapic_x2apic_ldr(16), 0x00010001);
+	ASSERT_EQ(vlapic_x2apic_ldr(0x1FF), 0x001F8000);
+	ASSERT_EQ(vlapic_x2apic_ldr(0x123), 0x00120008);
+	vlapic_x2apic_set_id(r, 0x123);
+	ASSERT_EQ(*apic_reg(r, APIC_ID), 0x123);	/* 32 bits, not in 31:24 */
+	ASSERT_EQ(*apic_reg(r, APIC_LDR), 0x00120008);
+	host_pages_free(r);
+}
