@@ -53,7 +53,7 @@ else
 Q :=
 endif
 
-LIB_SRCS   := $(sort $(wildcard host/*.c hw/*.c hyp/*.c sim/*.c kvm/*.c))
+LIB_SRCS   := $(sort $(wildcard host/*.c hw/*.c hyp/*.c sim/*.c kvm/*.c kvm/*/*.c))
 CLI_SRCS   := $(sort $(wildcard tools/vintc/*.c))
 TEST_SRCS  := $(sort $(wildcard tests/*.c tests/*/*.c))
 BENCH_SRCS := $(sort $(wildcard bench/*.c))

@@ -15,6 +15,36 @@
 
 #include "trace.h"
 
+/* KVM_EXIT_* names, for the trace's slices and the CLI's exit counts. */
+#ifdef __x86_64__
+#include <linux/kvm.h>
+
+static const char *const exit_names[] = {
+	[KVM_EXIT_UNKNOWN] = "UNKNOWN", [KVM_EXIT_EXCEPTION] = "EXCEPTION",
+	[KVM_EXIT_IO] = "IO", [KVM_EXIT_HYPERCALL] = "HYPERCALL",
+	[KVM_EXIT_DEBUG] = "DEBUG", [KVM_EXIT_HLT] = "HLT", [KVM_EXIT_MMIO] = "MMIO",
+	[KVM_EXIT_IRQ_WINDOW_OPEN] = "IRQ_WINDOW_OPEN", [KVM_EXIT_SHUTDOWN] = "SHUTDOWN",
+	[KVM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY", [KVM_EXIT_INTR] = "INTR",
+	[KVM_EXIT_SET_TPR] = "SET_TPR", [KVM_EXIT_TPR_ACCESS] = "TPR_ACCESS",
+	[KVM_EXIT_NMI] = "NMI", [KVM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR",
+	[KVM_EXIT_SYSTEM_EVENT] = "SYSTEM_EVENT", [KVM_EXIT_X86_RDMSR] = "X86_RDMSR",
+	[KVM_EXIT_X86_WRMSR] = "X86_WRMSR",
+};
+
+const char *vkvm_exit_name(unsigned int reason)
+{
+	if (reason < sizeof(exit_names) / sizeof(exit_names[0]))
+		return exit_names[reason];
+	return NULL;
+}
+#else
+const char *vkvm_exit_name(unsigned int reason)
+{
+	(void)reason;
+	return NULL;
+}
+#endif
+
 static const char *const ev_names[VKVM_NR_EV] = {
 	[VKVM_EV_GUEST_BEGIN] = "in guest", [VKVM_EV_GUEST_END] = "in guest",
 	[VKVM_EV_HALT_BEGIN] = "blocked", [VKVM_EV_HALT_END] = "blocked",

@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The VM: /dev/kvm, the VM and its memslots, the vCPUs' file descriptors
+ * and kvm_run pages, CPUID, the boot CPU's entry state and an AP's start
+ * at its STARTUP vector.  Guest RAM is anonymous memory from
+ * guest-physical 0 with a hole at the xAPIC page, so that every access to
+ * the page exits (kvm/devices/lapic_window.c answers it).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <vintc/amd_defs.h>
+
+#include "vkvm.h"
+
+#ifdef __x86_64__
+
+#include <linux/kvm.h>
+
+/* Where the 3-page TSS KVM needs for real-mode emulation on VMX goes. */
+#define TSS_ADDR	0xfffbd000ULL
+
+/* Open /dev/kvm and check the API version; returns the fd or -errno. */
+int vkvm_open(char *why, size_t why_size)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC), ver;
+
+	if (fd < 0) {
+		int err = errno;
+
+		return vkvm_say(why, why_size, -err, "cannot open /dev/kvm: %s", strerror(err));
+	}
+	ver = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (ver < 0) {
+		int err = errno;
+
+		close(fd);
+		return vkvm_say(why, why_size, -err, "/dev/kvm is not a KVM device: %s",
+			   strerror(err));
+	}
+	if (ver != KVM_API_VERSION) {
+		close(fd);
+		return vkvm_say(why, why_size, -ENOTSUP, "/dev/kvm has API version %d, want %d", ver,
+			   KVM_API_VERSION);
+	}
+	return fd;
+}
+
+int vkvm_probe(char *why, size_t why_size)
+{
+	int fd = vkvm_open(why, why_size), vm;
+
+	if (fd < 0)
+		return fd;
+	vm = ioctl(fd, KVM_CREATE_VM, 0);
+	if (vm < 0) {
+		int err = errno;
+
+		close(fd);
+		return vkvm_say(why, why_size, -err, "/dev/kvm cannot create a VM: %s", strerror(err));
+	}
+	close(vm);
+	close(fd);
+	return 0;
+}
+
+static int set_signal_mask(struct vkvm *v, int fd, char *why, size_t why_size)
+{
+	struct kvm_signal_mask *km;
+	int ret;
+
+	km = malloc(sizeof(*km) + sizeof(sigset_t));
+	if (!km)
+		return vkvm_say(why, why_size, -ENOMEM, "out of memory");
+	km->len = 8;	/* the kernel's sigset_t on x86-64 */
+	memcpy(km->sigset, &v->inside, 8);
+	ret = ioctl(fd, KVM_SET_SIGNAL_MASK, km);
+	free(km);
+	if (ret < 0) {
+		int err = errno;
+
+		return vkvm_say(why, why_size, -err, "KVM_SET_SIGNAL_MASK: %s", strerror(err));
+	}
+	return 0;
+}
+
+/* Flat 32-bit protected mode, paging off, as Multiboot requires. */
+int vkvm_vm_setup_bsp(struct vkvm_cpu *c, const struct mboot_layout *lay, char *why,
+		     size_t why_size)
+{
+	struct kvm_segment code = {
+		.base = 0, .limit = 0xffffffff, .selector = 0x08,
+		.type = 0xb,	/* execute/read, accessed */
+		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
+	};
+	struct kvm_segment data = code;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	data.selector = 0x10;
+	data.type = 0x3;	/* read/write, accessed */
+	if (ioctl(c->fd, KVM_GET_SREGS, &sregs) < 0)
+		return vkvm_say(why, why_size, -errno, "KVM_GET_SREGS: %s", strerror(errno));
+	sregs.cs = code;
+	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
+	sregs.cr0 = 0x11;	/* PE, ET; PG off */
+	sregs.cr4 = 0;
+	sregs.efer = 0;
+	if (ioctl(c->fd, KVM_SET_SREGS, &sregs) < 0)
+		return vkvm_say(why, why_size, -errno, "KVM_SET_SREGS: %s", strerror(errno));
+
+	memset(&regs, 0, sizeof(regs));
+	regs.rflags = 0x2;	/* reserved bit 1; IF = 0 */
+	regs.rip = lay->entry;
+	regs.rax = MBOOT_BOOT_MAGIC;
+	regs.rbx = lay->info_addr;
+	if (ioctl(c->fd, KVM_SET_REGS, &regs) < 0)
+		return vkvm_say(why, why_size, -errno, "KVM_SET_REGS: %s", strerror(errno));
+	return 0;
+}
+
+int vkvm_vm_start_ap(struct vkvm_cpu *c, uint8_t vector)
+{
+	struct kvm_segment seg = {
+		.base = 0, .limit = 0xffff, .selector = 0,
+		.type = 0x3, .present = 1, .s = 1,
+	};
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	if (ioctl(c->fd, KVM_GET_SREGS, &sregs) < 0)
+		return -errno;
+	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = seg;
+	sregs.cs = seg;
+	sregs.cs.type = 0xb;
+	sregs.cs.selector = (uint16_t)(vector << 8);
+	sregs.cs.base = (uint64_t)vector << 12;
+	sregs.gdt.base = sregs.idt.base = 0;
+	sregs.gdt.limit = sregs.idt.limit = 0xffff;
+	sregs.cr0 = 0x60000010;
+	sregs.cr4 = 0;
+	sregs.efer = 0;
+	if (ioctl(c->fd, KVM_SET_SREGS, &sregs) < 0)
+		return -errno;
+	memset(&regs, 0, sizeof(regs));
+	regs.rflags = 0x2;
+	if (ioctl(c->fd, KVM_SET_REGS, &regs) < 0)
+		return -errno;
+	c->run->cr8 = 0;
+	c->run->request_interrupt_window = 0;
+	return 0;
+}
+
+static int add_slot(struct vkvm *v, uint32_t slot, uint64_t gpa, uint64_t size, char *why,
+		    size_t why_size)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)(v->ram + gpa),
+	};
+
+	if (ioctl(v->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		return vkvm_say(why, why_size, -errno, "KVM_SET_USER_MEMORY_REGION: %s",
+			   strerror(errno));
+	return 0;
+}
+
+/*
+ * CPUID, the same on both irqchips except where the userspace APIC lacks
+ * a feature.  Start from what this KVM supports (KVM_GET_SUPPORTED_CPUID)
+ * and per vCPU:
+ * - the initial APIC ID is the vCPU index: leaf 1 EBX[31:24] and, when
+ *   leaf 0xB exists, its EDX (x2APIC ID) in every subleaf; it must agree
+ *   with the APIC ID register the guest reads, which is the index too;
+ * - --irqchip=avic advertises x2APIC (leaf 1 ECX[21]) and TSC-deadline
+ *   (leaf 1 ECX[24]) only when the start-up probe (kvm/probe.c) saw this
+ *   kernel hand their MSRs to userspace; otherwise KVM would drop them;
+ * - both hide the KVM paravirtual features that assume KVM's own LAPIC
+ *   (PV EOI and PV send-IPI in leaf 0x40000001 EAX): under avic KVM has no
+ *   LAPIC to back them, and hiding them under kernel keeps the guest on the
+ *   same architectural paths in the side-by-side comparison.
+ */
+#define CPUID_MAX_ENTRIES	256
+#define CPUID_1_ECX_X2APIC	(1U << 21)
+#define CPUID_1_ECX_TSC_DEADLINE (1U << 24)
+#define KVM_CPUID_FEATURES_LEAF	0x40000001U
+#define KVM_PV_EOI_BIT		(1U << 6)	/* KVM_FEATURE_PV_EOI */
+#define KVM_PV_SEND_IPI_BIT	(1U << 11)	/* KVM_FEATURE_PV_SEND_IPI */
+
+static struct kvm_cpuid2 *cpuid_supported(struct vkvm *v, char *why, size_t why_size)
+{
+	struct kvm_cpuid2 *cpuid;
+
+	cpuid = calloc(1, sizeof(*cpuid) + CPUID_MAX_ENTRIES * sizeof(cpuid->entries[0]));
+	if (!cpuid) {
+		vkvm_say(why, why_size, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	cpuid->nent = CPUID_MAX_ENTRIES;
+	if (ioctl(v->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
+		vkvm_say(why, why_size, -errno, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+		free(cpuid);
+		return NULL;
+	}
+	return cpuid;
+}
+
+static int cpuid_set(struct vkvm *v, struct vkvm_cpu *c, const struct kvm_cpuid2 *sup,
+		     struct kvm_cpuid2 *cpuid, char *why, size_t why_size)
+{
+	memcpy(cpuid, sup, sizeof(*sup) + sup->nent * sizeof(sup->entries[0]));
+	for (uint32_t i = 0; i < cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		switch (e->function) {
+		case 1:
+			e->ebx = (e->ebx & 0x00ffffffU) | (c->idx << 24);
+			if (!v->kernel_chip && !v->msrs.x2apic)
+				e->ecx &= ~CPUID_1_ECX_X2APIC;
+			if (!v->kernel_chip && !v->msrs.tsc_deadline)
+				e->ecx &= ~CPUID_1_ECX_TSC_DEADLINE;
+			break;
+		case 0xb:
+			e->edx = c->idx;
+			break;
+		case KVM_CPUID_FEATURES_LEAF:
+			e->eax &= ~(KVM_PV_EOI_BIT | KVM_PV_SEND_IPI_BIT);
+			break;
+		}
+	}
+	if (ioctl(c->fd, KVM_SET_CPUID2, cpuid) < 0)
+		return vkvm_say(why, why_size, -errno, "KVM_SET_CPUID2 on vCPU %u: %s", c->idx,
+			   strerror(errno));
+	return 0;
+}
+
+/*
+ * IA32_APIC_BASE at reset: the default base, enabled, BSP on vCPU 0.
+ * Without an in-kernel LAPIC KVM keeps the MSR but does not reset it, so
+ * the runner does; the userspace APIC starts from the same value.
+ */
+static int set_apic_base(struct vkvm_cpu *c, char *why, size_t why_size)
+{
+	struct kvm_sregs sregs;
+	int tsc_khz;
+
+	if (c->v->kernel_chip)
+		return 0;
+	if (ioctl(c->fd, KVM_GET_SREGS, &sregs) < 0)
+		return vkvm_say(why, why_size, -errno, "KVM_GET_SREGS: %s", strerror(errno));
+	sregs.apic_base = VKVM_APIC_BASE | MSR_IA32_APICBASE_ENABLE |
+			  (c->idx == 0 ? MSR_IA32_APICBASE_BSP : 0);
+	if (ioctl(c->fd, KVM_SET_SREGS, &sregs) < 0)
+		return vkvm_say(why, why_size, -errno, "KVM_SET_SREGS (APIC base): %s",
+			   strerror(errno));
+	tsc_khz = ioctl(c->fd, KVM_GET_TSC_KHZ, 0);
+	if (tsc_khz > 0)
+		c->v->tsc_khz = (uint64_t)tsc_khz;
+	return 0;
+}
+
+int vkvm_vm_create(struct vkvm *v, char *why, size_t why_size)
+{
+	struct kvm_cpuid2 *sup, *cpuid;
+	uint64_t low = v->ram_size;
+	int fd, size, ret;
+
+	fd = vkvm_open(why, why_size);
+	if (fd < 0)
+		return fd;
+	v->kvm_fd = fd;
+	v->vm_fd = ioctl(v->kvm_fd, KVM_CREATE_VM, 0);
+	if (v->vm_fd < 0)
+		return vkvm_say(why, why_size, -errno, "/dev/kvm cannot create a VM: %s",
+			   strerror(errno));
+	/*
+	 * VMX without unrestricted guest emulates real mode through a TSS
+	 * KVM keeps in guest memory; only place it where RAM is not.
+	 */
+	if (v->ram_size <= TSS_ADDR)
+		(void)ioctl(v->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)TSS_ADDR);
+	/* KVM's own PIC, IOAPIC and LAPICs: before any vCPU exists. */
+	if (v->kernel_chip && ioctl(v->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return vkvm_say(why, why_size, -errno, "KVM_CREATE_IRQCHIP (--irqchip=kernel): %s",
+			   strerror(errno));
+	/*
+	 * The xAPIC page has no memslot, so every access to it exits as
+	 * KVM_EXIT_MMIO; RAM above it (only with -m 4096) is a second slot.
+	 */
+	if (low > VKVM_APIC_BASE)
+		low = VKVM_APIC_BASE;
+	ret = add_slot(v, 0, 0, low, why, why_size);
+	if (!ret && v->ram_size > VKVM_APIC_BASE + VKVM_APIC_SIZE)
+		ret = add_slot(v, 1, VKVM_APIC_BASE + VKVM_APIC_SIZE,
+			       v->ram_size - VKVM_APIC_BASE - VKVM_APIC_SIZE, why, why_size);
+	if (ret)
+		return ret;
+	/*
+	 * The userspace APIC's MSRs: only what the probe saw delivered, and
+	 * only if this VM takes the same set-up.
+	 */
+	if (!v->kernel_chip) {
+		(void)vkvm_msr_probe(&v->msrs);
+		if ((v->msrs.x2apic || v->msrs.tsc_deadline) && vkvm_msr_exits_enable(v->vm_fd))
+			memset(&v->msrs, 0, sizeof(v->msrs));
+	}
+	size = ioctl(v->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (size < (int)sizeof(struct kvm_run))
+		return vkvm_say(why, why_size, size < 0 ? -errno : -EINVAL,
+			   "KVM_GET_VCPU_MMAP_SIZE: %s", size < 0 ? strerror(errno) : "too small");
+	v->run_size = (size_t)size;
+	sup = cpuid_supported(v, why, why_size);
+	if (!sup)
+		return -EINVAL;
+	cpuid = malloc(sizeof(*sup) + sup->nent * sizeof(sup->entries[0]));
+	if (!cpuid) {
+		free(sup);
+		return vkvm_say(why, why_size, -ENOMEM, "out of memory");
+	}
+	for (uint32_t i = 0; i < v->nr; i++) {
+		struct vkvm_cpu *c = &v->cpus[i];
+
+		c->fd = ioctl(v->vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
+		if (c->fd < 0) {
+			ret = vkvm_say(why, why_size, -errno, "KVM_CREATE_VCPU %u: %s", i,
+				  strerror(errno));
+			break;
+		}
+		c->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
+		if (c->run == MAP_FAILED) {
+			c->run = NULL;
+			ret = vkvm_say(why, why_size, -errno, "mmap of vCPU %u's kvm_run: %s", i,
+				  strerror(errno));
+			break;
+		}
+		ret = cpuid_set(v, c, sup, cpuid, why, why_size);
+		if (!ret)
+			ret = set_apic_base(c, why, why_size);
+		if (!ret)
+			ret = set_signal_mask(v, c->fd, why, why_size);
+		if (ret)
+			break;
+	}
+	free(cpuid);
+	free(sup);
+	return ret;
+}
+
+void vkvm_vm_destroy(struct vkvm *v)
+{
+	for (uint32_t i = 0; i < v->nr; i++) {
+		struct vkvm_cpu *c = &v->cpus[i];
+
+		if (c->run)
+			munmap(c->run, v->run_size);
+		c->run = NULL;
+		if (c->fd >= 0)
+			close(c->fd);
+		c->fd = -1;
+	}
+	if (v->vm_fd >= 0)
+		close(v->vm_fd);
+	if (v->kvm_fd >= 0)
+		close(v->kvm_fd);
+	v->vm_fd = v->kvm_fd = -1;
+}
+
+#endif /* __x86_64__ */
