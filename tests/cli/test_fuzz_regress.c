@@ -14,8 +14,8 @@
 #include <vintc/mboot.h>
 #include <vintc/vlapic.h>
 
-#include "../tools/vintc/args.h"
-#include "../tools/vintc/cmds.h"
+#include "tools/vintc/args.h"
+#include "tools/vintc/cmds.h"
 #include "avic_util.h"
 #include "test.h"
 
