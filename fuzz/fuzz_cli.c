@@ -24,8 +24,8 @@
 
 #include <vintc/host.h>
 
-#include "../tools/vintc/args.h"
-#include "../tools/vintc/cmds.h"
+#include "tools/vintc/args.h"
+#include "tools/vintc/cmds.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
