@@ -318,29 +318,19 @@ void vkvm_lapic_fini(struct vkvm_lapic *l)
 }
 
 /*
- * A guest ICR write, as the AVIC silicon and then the hypervisor handle
- * it: the model delivers Fixed edge IPIs itself (IRR, then a doorbell for
- * running targets) and exits for the rest.
+ * A guest ICR write (high << 32 | low), as the AVIC silicon and then the
+ * hypervisor handle it: the model stores it, delivers Fixed edge IPIs
+ * itself (IRR, then a doorbell for running targets) and exits for the rest.
  */
-static void lapic_send(struct vkvm_lapic *l, uint32_t idx, uint32_t low)
+static void lapic_send(struct vkvm_lapic *l, uint32_t idx, uint64_t icr)
 {
-	struct vcpu *vcpu = l->vcpus[idx];
-	struct avic_vcpu *v = to_avic_vcpu(vcpu);
 	struct avic_cpu_opts o = { .current_host_apic_id = idx };
 	struct avic_cpu_ipi out;
-	uint64_t icr;
 
-	__atomic_store_n(apic_reg(v->backing, APIC_ICR), low & ~(uint32_t)APIC_ICR_BUSY,
-			 __ATOMIC_RELEASE);
-	icr = ((uint64_t)__atomic_load_n(apic_reg(v->backing, APIC_ICR2), __ATOMIC_ACQUIRE)
-	       << 32) | low;
 	count(&l->st.ipis, 1);
-	vkvm_trace_ev(l->trace, VKVM_EV_IPI, low);
-	if (avic_cpu_icr_write(&v->vmcb, icr, &o, &out)) {
-		/* AVIC off for this vCPU: the normal trap path emulates it. */
-		avic_handle_unaccelerated_access(vcpu, APIC_ICR | BIT_ULL(32), NULL);
-		return;
-	}
+	vkvm_trace_ev(l->trace, VKVM_EV_IPI, (uint32_t)icr);
+	if (avic_icr_write(l->vcpus[idx], icr, &o, &out, NULL) == 1)
+		return;		/* AVIC off for this vCPU: emulated as a plain APIC write */
 	count(&l->st.doorbells, out.doorbells);
 	if (!out.exit_code) {
 		count(&l->st.ipi_accelerated, 1);
@@ -348,7 +338,6 @@ static void lapic_send(struct vkvm_lapic *l, uint32_t idx, uint32_t low)
 	}
 	if (out.cause < ARRAY_SIZE(l->st.ipi_exits))
 		count(&l->st.ipi_exits[out.cause], 1);
-	avic_handle_incomplete_ipi(vcpu, out.exitinfo1, out.exitinfo2, NULL);
 	/*
 	 * Emulated INIT, SIPI and NMI became events on their targets, which
 	 * only wakes sleeping ones (vcpu_wake): a target inside KVM_RUN needs
@@ -387,7 +376,7 @@ bool vkvm_lapic_access(struct vkvm_lapic *l, uint32_t idx, uint32_t off, bool wr
 		return false;
 	}
 	if (off == APIC_ICR) {
-		lapic_send(l, idx, *val);
+		lapic_send(l, idx, (uint64_t)reg_load(regs, APIC_ICR2) << 32 | *val);
 		return false;
 	}
 	if (avic_cpu_access_class(off) == AVIC_ACCESS_TRAP) {
@@ -534,12 +523,15 @@ int vkvm_lapic_msr(struct vkvm_lapic *l, uint32_t idx, uint32_t msr, bool write,
 			return 0;
 		}
 		/* An illegal vector goes the ICR way, to ESR. */
-		__atomic_store_n(apic_reg(regs, APIC_ICR2), 0, __ATOMIC_RELEASE);
-		off = APIC_ICR;
-		v32 |= APIC_SH_SELF << 18;
-	} else if (off == APIC_ICR) {
-		__atomic_store_n(apic_reg(regs, APIC_ICR2), (uint32_t)(*val >> 32),
-				 __ATOMIC_RELEASE);
+		count(&l->st.writes[APIC_ICR >> 4], 1);
+		lapic_send(l, idx, (uint64_t)APIC_SH_SELF << 18 | v32);
+		return 0;
+	}
+	if (off == APIC_ICR) {
+		/* One 64-bit write: the silicon stores both halves. */
+		count(&l->st.writes[APIC_ICR >> 4], 1);
+		lapic_send(l, idx, *val);
+		return 0;
 	}
 	return vkvm_lapic_access(l, idx, off, true, &v32) ? 1 : 0;
 }

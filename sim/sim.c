@@ -146,12 +146,13 @@ void sim_avic_send(struct sim_vcpu *v, uint64_t icr, const uint32_t *targets, ui
 		.current_host_apic_id = (uint32_t)host_cpu_apic_id(v->cpu),
 	};
 	struct avic_cpu_ipi out;
-	struct avic_ipi_stats st = { 0 };
+	int r;
 
 	for (uint32_t i = 0; i < n; i++)
 		sim_stamp(s, v->svm, targets[i], v->local);
 	sim_trace(v, SIM_EV_SEND, n);
-	if (avic_cpu_icr_write(&to_avic_vcpu(v->vcpu)->vmcb, icr, &o, &out)) {
+	r = avic_icr_write(v->vcpu, icr, &o, &out, NULL);
+	if (r == 1) {
 		sim_fail(s, "vCPU %u: ICR write not processed (AVIC off?)", v->idx);
 		return;
 	}
@@ -162,12 +163,10 @@ void sim_avic_send(struct sim_vcpu *v, uint64_t icr, const uint32_t *targets, ui
 	__atomic_add_fetch(&s->sent, n, __ATOMIC_SEQ_CST);
 	if (out.merged)
 		__atomic_add_fetch(&s->merged, out.merged, __ATOMIC_SEQ_CST);
-	if (out.exit_code) {
-		if (out.cause < ARRAY_SIZE(s->causes))
-			__atomic_add_fetch(&s->causes[out.cause], 1, __ATOMIC_RELAXED);
-		if (avic_handle_incomplete_ipi(v->vcpu, out.exitinfo1, out.exitinfo2, &st))
-			sim_fail(s, "vCPU %u: incomplete IPI cause %u failed", v->idx, out.cause);
-	}
+	if (out.exit_code && out.cause < ARRAY_SIZE(s->causes))
+		__atomic_add_fetch(&s->causes[out.cause], 1, __ATOMIC_RELAXED);
+	if (r)
+		sim_fail(s, "vCPU %u: incomplete IPI cause %u failed", v->idx, out.cause);
 }
 
 /* ---- the vCPU ------------------------------------------------------------- */

@@ -409,10 +409,9 @@ static bool churn_cycle(struct sim_device *d)
 	for (int m = 0; ok && m < 4; m++) {
 		struct avic_cpu_opts o = { .current_host_apic_id = (uint32_t)host_cpu_apic_id(vc[0]->cpu) };
 		void *regs = to_avic_vcpu(vc[1])->backing;
-		struct avic_cpu_ipi out;
 
 		__atomic_add_fetch(&s->sent, 1, __ATOMIC_SEQ_CST);
-		avic_cpu_icr_write(&to_avic_vcpu(vc[0])->vmcb, (1ULL << 56) | (0x40 + m), &o, &out);
+		avic_icr_write(vc[0], (1ULL << 56) | (0x40 + m), &o, NULL, NULL);
 		vec = vlapic_accept(regs);
 		if (vec != 0x40 + m) {
 			sim_fail(s, "churn: vector %d taken, 0x%x sent", vec, 0x40 + m);

@@ -149,6 +149,35 @@ int avic_handle_incomplete_ipi(struct vcpu *vcpu, uint64_t exitinfo1, uint64_t e
  * dropped.  -EINVAL for a trap reported on a read (a silicon bug).
  */
 int avic_handle_unaccelerated_access(struct vcpu *vcpu, uint64_t exitinfo1, uint32_t *val);
+/*
+ * Any AVIC #VMEXIT of `vcpu`, whichever engine ran it: exit_code
+ * SVM_EXIT_AVIC_INCOMPLETE_IPI goes to avic_handle_incomplete_ipi() (st
+ * may be NULL), SVM_EXIT_AVIC_UNACCELERATED_ACCESS to
+ * avic_handle_unaccelerated_access() (val as there).  -EINVAL for any
+ * other exit code.
+ */
+int avic_handle_exit(struct vcpu *vcpu, uint64_t exit_code, uint64_t exitinfo1,
+		     uint64_t exitinfo2, uint32_t *val, struct avic_ipi_stats *st);
+
+struct avic_cpu_opts;
+struct avic_cpu_ipi;
+
+/*
+ * The guest on `vcpu` writes ICR = icr (high << 32 | low; the destination
+ * in 63:56 in xAPIC mode, 63:32 in x2APIC mode), the whole send path of an
+ * engine: the AVIC silicon (avic_cpu_icr_write, with opts) stores it in
+ * the backing page and delivers what it accelerates, and its exit, if any,
+ * goes to avic_handle_exit().  *out says what the silicon did.
+ *
+ * With AVIC off for the vCPU (inhibited) the silicon takes no part: the
+ * write is an ordinary intercepted APIC write, which the hypervisor
+ * stores and emulates; *out then reports no exit.
+ *
+ * Returns 0 when the silicon processed the write, 1 when the hypervisor
+ * emulated it (AVIC off), or the exit handler's negative errno.
+ */
+int avic_icr_write(struct vcpu *vcpu, uint64_t icr, const struct avic_cpu_opts *opts,
+		   struct avic_cpu_ipi *out, struct avic_ipi_stats *st);
 
 /* Pending AVIC_EVENT_* bits of a vCPU, taken (cleared) atomically. */
 uint32_t avic_vcpu_take_events(struct vcpu *vcpu, uint8_t *sipi_vector);

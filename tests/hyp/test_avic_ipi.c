@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The hypervisor's software path for incomplete-IPI exits. */
 #include <vintc/avic.h>
+#include <vintc/avic_cpu.h>
 #include <vintc/vlapic.h>
 
 #include "avic_util.h"
@@ -175,5 +176,73 @@ TEST(avic_unaccelerated_trap_and_fault)
 	ASSERT_EQ(val, 0x00050014);
 	/* Fault with no value to use: refused. */
 	ASSERT_EQ(avic_handle_unaccelerated_access(s, APIC_TASKPRI, NULL), -EINVAL);
+	vm_destroy(vm);
+}
+
+/* One dispatcher for both AVIC exits; anything else is refused. */
+TEST(avic_handle_exit_dispatch)
+{
+	struct vm *vm = avic_vm_new(AVIC_MODEL_XAVIC, 0, NULL);
+	struct vcpu *s = avic_vcpu_new(vm, 0), *t = avic_vcpu_new(vm, 1);
+	struct avic_ipi_stats st = { 0 };
+	uint32_t val = 0;
+
+	/* Incomplete IPI, INVALID_TARGET: emulated, counted in st. */
+	ASSERT_OK(avic_handle_exit(s, SVM_EXIT_AVIC_INCOMPLETE_IPI, (1ULL << 56) | 0x45,
+				   exitinfo2(AVIC_IPI_FAILURE_INVALID_TARGET, 1), NULL, &st));
+	ASSERT(irr(t, 0x45));
+	ASSERT_EQ(st.by_cause[AVIC_IPI_FAILURE_INVALID_TARGET], 1);
+	ASSERT_EQ(st.emulated, 1);
+	/* Unaccelerated access, a fault-class read. */
+	ASSERT_OK(avic_handle_exit(s, SVM_EXIT_AVIC_UNACCELERATED_ACCESS, APIC_LVR, 0, &val,
+				   NULL));
+	ASSERT_EQ(val, 0x00050014);
+	/* Trap on a read, and exits that are not AVIC's. */
+	ASSERT_EQ(avic_handle_exit(s, SVM_EXIT_AVIC_UNACCELERATED_ACCESS, APIC_LDR, 0, &val,
+				   NULL), -EINVAL);
+	ASSERT_EQ(avic_handle_exit(s, 0x400, 0, 0, &val, NULL), -EINVAL);
+	ASSERT_EQ(avic_handle_exit(s, 0x403, 0, 0, &val, NULL), -EINVAL);
+	vm_destroy(vm);
+}
+
+/* The engines' send path: the silicon stores ICR once, its exit is handled. */
+TEST(avic_icr_write_send_path)
+{
+	struct vm *vm = avic_vm_new(AVIC_MODEL_XAVIC, 0, NULL);
+	struct vcpu *s = avic_vcpu_new(vm, 0), *t = avic_vcpu_new(vm, 1);
+	struct avic_cpu_ipi out;
+	void *r = to_avic_vcpu(s)->backing;
+	uint32_t seq;
+
+	ASSERT_OK(vcpu_load(s, 0));
+	ASSERT_OK(vcpu_load(t, 1));
+	/* Accelerated: stored as written (Busy too), IRR set, no exit. */
+	ASSERT_EQ(avic_icr_write(s, (1ULL << 56) | 0x1051, NULL, &out, NULL), 0);
+	ASSERT_EQ(out.exit_code, 0);
+	ASSERT_EQ(out.doorbells, 1);
+	ASSERT(irr(t, 0x51));
+	ASSERT_EQ(*apic_reg(r, APIC_ICR), 0x1051);
+	ASSERT_EQ(*apic_reg(r, APIC_ICR2), 1U << 24);
+	/* Not running: the exit wakes the target. */
+	vcpu_put(t);
+	seq = t->wake_seq;
+	ASSERT_EQ(avic_icr_write(s, (1ULL << 56) | 0x52, NULL, &out, NULL), 0);
+	ASSERT_EQ(out.exit_code, SVM_EXIT_AVIC_INCOMPLETE_IPI);
+	ASSERT_EQ(out.cause, AVIC_IPI_FAILURE_TARGET_NOT_RUNNING);
+	ASSERT(irr(t, 0x52));
+	ASSERT(t->wake_seq != seq);
+	/* AVIC inhibited: the hypervisor stores and emulates the write (Busy cleared). */
+	avic_set_inhibit(vm, AVIC_INHIBIT_BLOCKIRQ);
+	vcpu_put(s);
+	ASSERT_OK(vcpu_load(s, 0));
+	ASSERT_EQ(avic_icr_write(s, (1ULL << 56) | 0x1053, NULL, &out, NULL), 1);
+	ASSERT_EQ(out.exit_code, 0);
+	ASSERT_EQ(out.cause, AVIC_CPU_NO_CAUSE);
+	ASSERT(irr(t, 0x53));
+	ASSERT_EQ(*apic_reg(r, APIC_ICR), 0x53);
+	ASSERT_EQ(*apic_reg(r, APIC_ICR2), 1U << 24);
+	/* out may be NULL. */
+	ASSERT_EQ(avic_icr_write(s, (1ULL << 56) | 0x54, NULL, NULL, NULL), 1);
+	ASSERT(irr(t, 0x54));
 	vm_destroy(vm);
 }
