@@ -265,9 +265,11 @@ static void raw_mode(struct input *in, struct gicv5_irs *irs, const struct gicv5
 
 static uint64_t count_valid_vmtes(struct vgic_v5_host *h)
 {
+	struct vgic_v5_host_info hi;
 	uint64_t n = 0;
 
-	for (uint32_t id = 0; id < (1U << h->vm_id_bits); id++) {
+	vgic_v5_host_info(h, &hi);
+	for (uint32_t id = 0; id < (1U << hi.vm_id_bits); id++) {
 		uint64_t *vmte = vgic_v5_vmte(h, id);
 
 		if (vmte && (vmte[0] & GICV5_VMTEL2E_VALID))
@@ -288,6 +290,7 @@ static void lifecycle_mode(struct input *in, struct gicv5_irs *irs, uint8_t mode
 	struct vgic_v5_host_opts o = { .two_level = mode & 1, .poll_budget = 64,
 				       .vm_id_bits = 3 + ((mode >> 5) & 3) };
 	struct vgic_v5_host *h = NULL;
+	struct id_space *ids;
 	struct vm *vms[MAX_VMS] = { 0 };
 	unsigned int nr_vms = 1 + (mode >> 1) % MAX_VMS, failed_teardowns = 0;
 	unsigned int ops = 0;
@@ -316,14 +319,14 @@ static void lifecycle_mode(struct input *in, struct gicv5_irs *irs, uint8_t mode
 				break;
 		r = vgic_v5_init(vms[v]);
 		if (r) {
-			struct vgic_v5_vm *k = to_vgic_v5_vm(vms[v]);
+			uint32_t vm_id = vgic_v5_vm_id(vms[v]);
 
 			if (gicv5_irs_hung(irs)) {
-				CHECK(k->vm_id, "VM ID released while the IRS was busy");
+				CHECK(vm_id, "VM ID released while the IRS was busy");
 				release(irs);
 				failed_teardowns++;
 			} else if (r != -ENODEV) {
-				CHECK(!k->vm_id, "failed init (%d) kept VM ID %u", r, k->vm_id);
+				CHECK(!vm_id, "failed init (%d) kept VM ID %u", r, vm_id);
 			}
 		}
 	}
@@ -332,11 +335,11 @@ static void lifecycle_mode(struct input *in, struct gicv5_irs *irs, uint8_t mode
 		uint8_t op = u8(in);
 		struct vm *vm = vms[u8(in) % nr_vms];
 		struct vcpu *vcpu;
-		struct vgic_v5_vm *k;
+		uint16_t vm_id;
 
 		if (!vm || !vm_nr_vcpus(vm))
 			continue;
-		k = to_vgic_v5_vm(vm);
+		vm_id = (uint16_t)vgic_v5_vm_id(vm);
 		vcpu = vm_get_vcpu(vm, u8(in) % vm_nr_vcpus(vm));
 		switch (op & 7) {
 		case 0:
@@ -365,10 +368,10 @@ static void lifecycle_mode(struct input *in, struct gicv5_irs *irs, uint8_t mode
 			unsigned int type = (op & 8) ? GICV5_HWIRQ_TYPE_SPI : GICV5_HWIRQ_TYPE_LPI;
 			uint32_t id = u8(in);
 
-			r = gicv5_irs_vint_config(irs, (uint16_t)k->vm_id, type, id, op & 0x10,
+			r = gicv5_irs_vint_config(irs, vm_id, type, id, op & 0x10,
 						  u8(in), (uint16_t)vcpu->vcpu_id);
 			check_results(r, "vint_config");
-			r = gicv5_irs_inject(irs, (uint16_t)k->vm_id, type, id);
+			r = gicv5_irs_inject(irs, vm_id, type, id);
 			check_results(r, "inject");
 			break;
 		}
@@ -417,10 +420,11 @@ static void lifecycle_mode(struct input *in, struct gicv5_irs *irs, uint8_t mode
 	}
 	CHECK(!count_valid_vmtes(h), "%llu VMTE(s) VALID after destroy",
 	      (unsigned long long)count_valid_vmtes(h));
-	CHECK(id_space_used(h->ids) == id_space_retired(h->ids),
-	      "%u VM IDs live after destroy", id_space_used(h->ids) - id_space_retired(h->ids));
-	CHECK(id_space_retired(h->ids) <= failed_teardowns, "%u IDs retired, %u failed teardowns",
-	      id_space_retired(h->ids), failed_teardowns);
+	ids = vgic_v5_host_ids(h);
+	CHECK(id_space_used(ids) == id_space_retired(ids),
+	      "%u VM IDs live after destroy", id_space_used(ids) - id_space_retired(ids));
+	CHECK(id_space_retired(ids) <= failed_teardowns, "%u IDs retired, %u failed teardowns",
+	      id_space_retired(ids), failed_teardowns);
 	r = vgic_v5_remove(h);
 	CHECK(!r, "remove: %d", r);
 	CHECK(vgic_v5_reclaim() == 0, "quarantined VM tables left");

@@ -858,6 +858,70 @@ static bool vgic_v5_vcpu_has_interrupt(struct vcpu *vcpu)
 	return load_acquire(&to_vgic_v5_vcpu(vcpu)->db_fired);
 }
 
+/* ---- accessors -------------------------------------------------------------------------- */
+
+uint32_t vgic_v5_vm_id(struct vm *vm)
+{
+	return to_vgic_v5_vm(vm)->vm_id;
+}
+
+unsigned int vgic_v5_vpe_id_bits(struct vm *vm)
+{
+	struct vgic_v5_vm *k = to_vgic_v5_vm(vm);
+
+	return k->vpet ? k->vpe_id_bits : 0;
+}
+
+uint64_t *vgic_v5_vm_vmte(struct vm *vm)
+{
+	struct vgic_v5_vm *k = to_vgic_v5_vm(vm);
+
+	return k->vm_id ? vgic_v5_vmte(k->host, k->vm_id) : NULL;
+}
+
+bool vgic_v5_vcpu_resident(struct vcpu *vcpu)
+{
+	return to_vgic_v5_vcpu(vcpu)->resident;
+}
+
+uint64_t vgic_v5_vcpu_doorbells(struct vcpu *vcpu)
+{
+	return __atomic_load_n(&to_vgic_v5_vcpu(vcpu)->db_handled, __ATOMIC_ACQUIRE);
+}
+
+void vgic_v5_host_info(struct vgic_v5_host *h, struct vgic_v5_host_info *info)
+{
+	*info = (struct vgic_v5_host_info){
+		.two_level = h->two_level,
+		.vm_id_bits = h->vm_id_bits,
+		.vpe_id_bits_max = h->vpe_id_bits_max,
+		.vmt_pa = host_pa(h->vmt),
+		.nr_l1 = h->nr_l1,
+	};
+}
+
+struct id_space *vgic_v5_host_ids(struct vgic_v5_host *h)
+{
+	return h->ids;
+}
+
+uint64_t *vgic_v5_vmt_l1e(struct vgic_v5_host *h, uint32_t vm_id)
+{
+	if (!h->two_level || vm_id >= (1U << h->vm_id_bits))
+		return NULL;
+	return (uint64_t *)h->vmt + vm_id / GICV5_VMTL2_ENTRIES;
+}
+
+uint64_t vgic_v5_irs_read(struct vgic_v5_host *h, uint32_t offset, unsigned int size)
+{
+	uint64_t v;
+
+	host_mutex_lock(&h->irs_lock);
+	v = gicv5_irs_read(h->irs, offset, size);
+	host_mutex_unlock(&h->irs_lock);
+	return v;
+}
+
 /* ---- ops ------------------------------------------------------------------------------- */
 
 static int vgic_v5_vm_init(struct vm *vm)

@@ -110,4 +110,34 @@ uint64_t *vgic_v5_vpete(struct vm *vm, uint32_t vpe_id);
 /* Consume db_fired (the pending check after a wake-up). */
 bool vgic_v5_take_doorbell(struct vcpu *vcpu);
 
+/*
+ * State for engines, the CLI and checks; the structs behind it are
+ * private to hyp/.
+ */
+/* The VM's ID in the VM table, 0 while it has none. */
+uint32_t vgic_v5_vm_id(struct vm *vm);
+/* ID bits of the VM's VPE table (2^bits VPETEs), 0 without one. */
+unsigned int vgic_v5_vpe_id_bits(struct vm *vm);
+/* The VM's VMTE, NULL while it has no VM ID. */
+uint64_t *vgic_v5_vm_vmte(struct vm *vm);
+/* Whether the vCPU's VPE is resident (read on the vCPU's own thread). */
+bool vgic_v5_vcpu_resident(struct vcpu *vcpu);
+/* Doorbells the vCPU's handler has taken since it was created. */
+uint64_t vgic_v5_vcpu_doorbells(struct vcpu *vcpu);
+
+struct vgic_v5_host_info {
+	bool two_level;			/* two-level VM table */
+	unsigned int vm_id_bits;	/* VM IDs 1..2^vm_id_bits-1 */
+	unsigned int vpe_id_bits_max;	/* IDR4.VPE_ID_BITS */
+	uint64_t vmt_pa;		/* the linear VM table, or the L1 table */
+	uint32_t nr_l1;			/* two-level: entries of the L1 table */
+};
+void vgic_v5_host_info(struct vgic_v5_host *host, struct vgic_v5_host_info *info);
+/* The VM ID space, for id_space_used() and id_space_retired(). */
+struct id_space *vgic_v5_host_ids(struct vgic_v5_host *host);
+/* Two-level: the L1 entry covering vm_id; NULL for a linear table. */
+uint64_t *vgic_v5_vmt_l1e(struct vgic_v5_host *host, uint32_t vm_id);
+/* An IRS register read under the host's IRS lock (a STATUSR read is a poll). */
+uint64_t vgic_v5_irs_read(struct vgic_v5_host *host, uint32_t offset, unsigned int size);
+
 #endif

@@ -138,7 +138,7 @@ TEST(vgic_v5_init_after_failed_init)
 		host_fault_disarm();
 		ASSERT_EQ(host_fault_injected(), 1);
 		/* The failure's teardown released everything, ID included. */
-		ASSERT_EQ(to_vgic_v5_vm(vm)->vm_id, 0);
+		ASSERT_EQ(vgic_v5_vm_id(vm), 0);
 		ASSERT_EQ(id_space_used(g.host->ids), 0);
 		ASSERT_EQ(host_lpi_outstanding(), 0);
 		ASSERT_EQ(host_mem_stats(HOST_TAG_GICV5_VM).pages, 0);
@@ -174,7 +174,7 @@ TEST(vgic_v5_hung_command_retires_vm_id)
 	gicv5_irs_unhang(g.irs);
 	ASSERT_OK(vgic_v5_teardown(vm));
 	ASSERT_EQ(k->vm_id, 0);
-	ASSERT_EQ(id_space_retired(g.host->ids), 1);
+	ASSERT_EQ(id_space_retired(vgic_v5_host_ids(g.host)), 1);
 	ASSERT_EQ(host_mem_stats(HOST_TAG_GICV5_VM).pages, 0);
 	ASSERT_EQ(*vgic_v5_vmte(g.host, vm_id) & GICV5_VMTEL2E_VALID, 0);
 
@@ -182,7 +182,7 @@ TEST(vgic_v5_hung_command_retires_vm_id)
 	vm2 = gv5_vm(&g, 1, 1);
 	for (int i = 0; i < 70000; i++) {
 		ASSERT_OK(vgic_v5_init(vm2));
-		other = to_vgic_v5_vm(vm2)->vm_id;
+		other = vgic_v5_vm_id(vm2);
 		ASSERT_NE(other, vm_id);
 		ASSERT_OK(vgic_v5_teardown(vm2));
 	}
@@ -205,7 +205,7 @@ TEST(vgic_v5_many_vms)
 	for (int i = 0; i < 255; i++) {
 		vms[i] = gv5_vm(&g, 1, 1);
 		ASSERT_OK(vgic_v5_init(vms[i]));
-		ASSERT_EQ(to_vgic_v5_vm(vms[i])->vm_id, i + 1);
+		ASSERT_EQ(vgic_v5_vm_id(vms[i]), i + 1);
 	}
 	/* Every L2 of the table exists: 256 / 128 = 2. */
 	ASSERT(g.host->vmt_l2[0] && g.host->vmt_l2[1]);
@@ -220,7 +220,7 @@ TEST(vgic_v5_many_vms)
 	for (int i = 10; i < 20; i++) {
 		vms[i] = gv5_vm(&g, 1, 1);
 		ASSERT_OK(vgic_v5_init(vms[i]));
-		ASSERT(to_vgic_v5_vm(vms[i])->vm_id >= 11 && to_vgic_v5_vm(vms[i])->vm_id <= 20);
+		ASSERT(vgic_v5_vm_id(vms[i]) >= 11 && vgic_v5_vm_id(vms[i]) <= 20);
 	}
 	ASSERT_OK(vgic_v5_init(extra) == -ENOSPC ? 0 : -1);
 	vm_destroy(extra);
@@ -246,12 +246,12 @@ static struct dbvm db_setup(void)
 	d.vm = gv5_vm(&d.g, 2, 1);
 	ASSERT_OK(vgic_v5_init(d.vm));
 	d.vcpu = vm_get_vcpu(d.vm, 1);
-	d.vm_id = (uint16_t)to_vgic_v5_vm(d.vm)->vm_id;
+	d.vm_id = (uint16_t)vgic_v5_vm_id(d.vm);
 	/* The guest enables vSPI 5 and vLPI 100 at priority 8, for VPE 1. */
 	ASSERT_OK(gicv5_irs_vint_config(d.g.irs, d.vm_id, GICV5_HWIRQ_TYPE_SPI, 5, true, 8, 1));
 	ASSERT_OK(gicv5_irs_vint_config(d.g.irs, d.vm_id, GICV5_HWIRQ_TYPE_LPI, 100, true, 8, 1));
 	ASSERT_OK(vcpu_load(d.vcpu, 3));
-	ASSERT(to_vgic_v5_vcpu(d.vcpu)->resident);
+	ASSERT(vgic_v5_vcpu_resident(d.vcpu));
 	return d;
 }
 
@@ -264,7 +264,7 @@ static void db_done(struct dbvm *d)
 
 static uint64_t handled(struct vcpu *vcpu)
 {
-	return __atomic_load_n(&to_vgic_v5_vcpu(vcpu)->db_handled, __ATOMIC_ACQUIRE);
+	return vgic_v5_vcpu_doorbells(vcpu);
 }
 
 static void doorbell_once_per_period(unsigned int type, uint32_t id)
@@ -279,7 +279,7 @@ static void doorbell_once_per_period(unsigned int type, uint32_t id)
 
 	/* Into WFI: non-resident with a doorbell requested. */
 	vcpu_blocking(d.vcpu);
-	ASSERT(!to_vgic_v5_vcpu(d.vcpu)->resident);
+	ASSERT(!vgic_v5_vcpu_resident(d.vcpu));
 	ASSERT_OK(gicv5_irs_inject(d.g.irs, d.vm_id, type, id));
 	ASSERT_EQ(handled(d.vcpu), 1);
 	ASSERT(vgic_v5_take_doorbell(d.vcpu));
@@ -287,7 +287,7 @@ static void doorbell_once_per_period(unsigned int type, uint32_t id)
 	ASSERT_OK(gicv5_irs_inject(d.g.irs, d.vm_id, type, id));
 	ASSERT_EQ(handled(d.vcpu), 1);
 	vcpu_unblocking(d.vcpu);
-	ASSERT(to_vgic_v5_vcpu(d.vcpu)->resident);
+	ASSERT(vgic_v5_vcpu_resident(d.vcpu));
 	ASSERT(gicv5_pe_ack(d.g.irs, 3) >= 0);
 
 	/* A new non-resident period may ring again. */
@@ -345,7 +345,7 @@ TEST(vgic_v5_doorbell_before_first_run)
 	uint16_t vm_id;
 
 	ASSERT_OK(vgic_v5_init(vm));
-	vm_id = (uint16_t)to_vgic_v5_vm(vm)->vm_id;
+	vm_id = (uint16_t)vgic_v5_vm_id(vm);
 	ASSERT_OK(gicv5_irs_vint_config(g.irs, vm_id, GICV5_HWIRQ_TYPE_SPI, 9, true, 31, 0));
 	ASSERT_OK(gicv5_irs_inject(g.irs, vm_id, GICV5_HWIRQ_TYPE_SPI, 9));
 	ASSERT_EQ(handled(vcpu), 1);
@@ -360,7 +360,7 @@ TEST(vgic_v5_plain_put_requests_no_doorbell)
 	struct dbvm d = db_setup();
 
 	vcpu_put(d.vcpu);		/* preempted, not halting */
-	ASSERT(!to_vgic_v5_vcpu(d.vcpu)->resident);
+	ASSERT(!vgic_v5_vcpu_resident(d.vcpu));
 	ASSERT_OK(gicv5_irs_inject(d.g.irs, d.vm_id, GICV5_HWIRQ_TYPE_SPI, 5));
 	ASSERT_EQ(handled(d.vcpu), 0);
 	ASSERT_OK(vcpu_load(d.vcpu, 4));
@@ -380,7 +380,7 @@ TEST(vgic_v5_preempted_while_blocking_requests_doorbell)
 
 	store_release(&d.vcpu->blocking, 1);
 	vcpu_put(d.vcpu);		/* the preemption */
-	ASSERT(!to_vgic_v5_vcpu(d.vcpu)->resident);
+	ASSERT(!vgic_v5_vcpu_resident(d.vcpu));
 	vcpu_blocking(d.vcpu);		/* the hook: nothing left to do */
 	ASSERT_OK(gicv5_irs_inject(d.g.irs, d.vm_id, GICV5_HWIRQ_TYPE_SPI, 5));
 	ASSERT_EQ(handled(d.vcpu), 1);
@@ -420,7 +420,7 @@ TEST(vgic_v5_doorbell_wakes_blocked_vcpu)
 		ASSERT_OK(vcpu_block(d.vcpu, 5000000000ULL));
 		pthread_join(t, NULL);
 		ASSERT(vgic_v5_take_doorbell(d.vcpu));
-		ASSERT(to_vgic_v5_vcpu(d.vcpu)->resident);
+		ASSERT(vgic_v5_vcpu_resident(d.vcpu));
 		ASSERT(gicv5_pe_ack(d.g.irs, 3) >= 0);
 		ASSERT_OK(gicv5_pe_eoi(d.g.irs, 3, (uint32_t)FIELD_PREP(GICV5_INTID_TYPE,
 									GICV5_HWIRQ_TYPE_SPI) | 5));

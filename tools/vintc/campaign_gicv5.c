@@ -86,7 +86,6 @@ static struct vm *gbuild(struct gcase *c, struct vgic_v5_host *h)
 
 static void ginit(struct gcase *c, struct vm *vm)
 {
-	struct vgic_v5_vm *k = to_vgic_v5_vm(vm);
 	int r = vgic_v5_init(vm);
 
 	if (!r)
@@ -95,7 +94,7 @@ static void ginit(struct gcase *c, struct vm *vm)
 	if (gicv5_irs_hung(c->irs)) {
 		/* Init's own teardown could not finish: the ID must stay taken. */
 		c->hung = true;
-		if (!k->vm_id)
+		if (!vgic_v5_vm_id(vm))
 			gfail(c, "VM ID released while the IRS was still busy");
 		if (!vgic_v5_teardown(vm))
 			gfail(c, "teardown succeeded against a hung IRS");
@@ -103,8 +102,8 @@ static void ginit(struct gcase *c, struct vm *vm)
 		r = vgic_v5_teardown(vm);
 		if (r)
 			gfail(c, "teardown after recovery failed: %d", r);
-	} else if (k->vm_id) {
-		gfail(c, "failed init kept VM ID %u", k->vm_id);
+	} else if (vgic_v5_vm_id(vm)) {
+		gfail(c, "failed init kept VM ID %u", vgic_v5_vm_id(vm));
 	}
 	r = vgic_v5_init(vm);
 	if (r)
@@ -113,13 +112,13 @@ static void ginit(struct gcase *c, struct vm *vm)
 
 static void gcheck_vm(struct gcase *c, struct vm *vm)
 {
-	struct vgic_v5_vm *k = to_vgic_v5_vm(vm);
-	uint64_t *vmte = vgic_v5_vmte(k->host, k->vm_id);
+	uint32_t vm_id = vgic_v5_vm_id(vm);
+	uint64_t *vmte = vgic_v5_vm_vmte(vm);
 
-	if (!k->vm_id || !vmte || !(vmte[0] & GICV5_VMTEL2E_VALID) ||
+	if (!vm_id || !vmte || !(vmte[0] & GICV5_VMTEL2E_VALID) ||
 	    !(vmte[GICV5_VMTE_WORD_LPI_IST] & GICV5_VMTEL2E_IST_VALID) ||
 	    !(vmte[GICV5_VMTE_WORD_SPI_IST] & GICV5_VMTEL2E_IST_VALID)) {
-		gfail(c, "VM incomplete after retry (vm_id %u)", k->vm_id);
+		gfail(c, "VM incomplete after retry (vm_id %u)", vm_id);
 		return;
 	}
 	for (uint32_t i = 0; i < vm_nr_vcpus(vm); i++) {
@@ -129,7 +128,7 @@ static void gcheck_vm(struct gcase *c, struct vm *vm)
 		if (!vpete || !(*vpete & GICV5_VPETE_VALID))
 			gfail(c, "VPE %u not valid", vcpu->vcpu_id);
 		vcpu_load(vcpu, (int)(i % host_cpus_nr()));
-		if (!to_vgic_v5_vcpu(vcpu)->resident)
+		if (!vgic_v5_vcpu_resident(vcpu))
 			gfail(c, "VPE %u not resident after load", vcpu->vcpu_id);
 		vcpu_put(vcpu);
 	}
@@ -138,9 +137,11 @@ static void gcheck_vm(struct gcase *c, struct vm *vm)
 /* Count VMTEs the IRS still considers valid. */
 static uint64_t count_valid_vmtes(struct vgic_v5_host *h)
 {
+	struct vgic_v5_host_info hi;
 	uint64_t n = 0;
 
-	for (uint32_t id = 0; id < (1U << h->vm_id_bits); id++) {
+	vgic_v5_host_info(h, &hi);
+	for (uint32_t id = 0; id < (1U << hi.vm_id_bits); id++) {
 		uint64_t *vmte = vgic_v5_vmte(h, id);
 
 		if (vmte && (vmte[0] & GICV5_VMTEL2E_VALID))
@@ -151,6 +152,7 @@ static uint64_t count_valid_vmtes(struct vgic_v5_host *h)
 
 static void gteardown(struct gcase *c, struct vm *vm, struct vgic_v5_host *h)
 {
+	struct id_space *ids = vgic_v5_host_ids(h);
 	uint32_t retired;
 	int r;
 
@@ -166,11 +168,11 @@ static void gteardown(struct gcase *c, struct vm *vm, struct vgic_v5_host *h)
 	c->res->valid_left += count_valid_vmtes(h);
 	if (count_valid_vmtes(h))
 		gfail(c, "%" PRIu64 " VMTE(s) left VALID", count_valid_vmtes(h));
-	retired = id_space_retired(h->ids);
+	retired = id_space_retired(ids);
 	c->res->retired_vm_ids += retired;
-	if (id_space_used(h->ids) != retired) {
-		c->res->stale_ids += id_space_used(h->ids) - retired;
-		gfail(c, "%u VM ID(s) still live after destroy", id_space_used(h->ids) - retired);
+	if (id_space_used(ids) != retired) {
+		c->res->stale_ids += id_space_used(ids) - retired;
+		gfail(c, "%u VM ID(s) still live after destroy", id_space_used(ids) - retired);
 	}
 	if (retired > 1)
 		gfail(c, "%u VM IDs retired by one case", retired);

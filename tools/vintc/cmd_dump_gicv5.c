@@ -182,8 +182,11 @@ static int dump_gicv5_build(const struct gicv5_dump_opts *o, struct gicv5_dump *
 	}
 	r = vgic_v5_init(d->vm);
 	if (r) {
+		struct vgic_v5_host_info hi;
+
+		vgic_v5_host_info(d->host, &hi);
 		cli_lib_error(r, "vgic_v5_init(%u vCPUs, %u VPE ID bits)", o->vcpus,
-			      d->host->vpe_id_bits_max);
+			      hi.vpe_id_bits_max);
 		goto fail;
 	}
 	for (uint32_t i = 0; i < o->loads.nr; i++) {
@@ -209,25 +212,22 @@ static uint64_t word(const uint64_t *p)
 
 static uint64_t vmte_word(struct vm *vm, unsigned int w)
 {
-	struct vgic_v5_vm *k = to_vgic_v5_vm(vm);
-	uint64_t *vmte = vgic_v5_vmte(k->host, k->vm_id);
+	uint64_t *vmte = vgic_v5_vm_vmte(vm);
 
 	return vmte ? word(&vmte[w]) : 0;
 }
 
 static uint32_t vpet_entries(struct vm *vm)
 {
-	struct vgic_v5_vm *k = to_vgic_v5_vm(vm);
+	unsigned int bits = vgic_v5_vpe_id_bits(vm);
 
-	return k->vpet ? 1U << k->vpe_id_bits : 0;
+	return bits ? 1U << bits : 0;
 }
 
 /* The L1 entry covering the VM's ID (two-level only). */
-static uint64_t l1_vmte(struct vm *vm)
+static uint64_t l1_vmte(struct gicv5_dump *d)
 {
-	struct vgic_v5_vm *k = to_vgic_v5_vm(vm);
-
-	return word((uint64_t *)k->host->vmt + k->vm_id / GICV5_VMTL2_ENTRIES);
+	return word(vgic_v5_vmt_l1e(d->host, vgic_v5_vm_id(d->vm)));
 }
 
 struct irs_regs {
@@ -237,14 +237,12 @@ struct irs_regs {
 
 static void irs_regs_read(struct vgic_v5_host *h, struct irs_regs *regs)
 {
-	host_mutex_lock(&h->irs_lock);
-	regs->vmt_baser = gicv5_irs_read(h->irs, GICV5_IRS_VMT_BASER, 8);
-	regs->vmt_cfgr = (uint32_t)gicv5_irs_read(h->irs, GICV5_IRS_VMT_CFGR, 4);
-	regs->vmt_statusr = (uint32_t)gicv5_irs_read(h->irs, GICV5_IRS_VMT_STATUSR, 4);
+	regs->vmt_baser = vgic_v5_irs_read(h, GICV5_IRS_VMT_BASER, 8);
+	regs->vmt_cfgr = (uint32_t)vgic_v5_irs_read(h, GICV5_IRS_VMT_CFGR, 4);
+	regs->vmt_statusr = (uint32_t)vgic_v5_irs_read(h, GICV5_IRS_VMT_STATUSR, 4);
 	for (unsigned int i = 0; i < ARRAY_SIZE(regs->idr); i++)
-		regs->idr[i] = (uint32_t)gicv5_irs_read(h->irs, GICV5_IRS_IDR0 + 4 * i, 4);
-	regs->vpe_statusr = (uint32_t)gicv5_irs_read(h->irs, GICV5_IRS_VPE_STATUSR, 4);
-	host_mutex_unlock(&h->irs_lock);
+		regs->idr[i] = (uint32_t)vgic_v5_irs_read(h, GICV5_IRS_IDR0 + 4 * i, 4);
+	regs->vpe_statusr = (uint32_t)vgic_v5_irs_read(h, GICV5_IRS_VPE_STATUSR, 4);
 }
 
 static uint64_t contextr_of(struct gicv5_dump *d, struct vcpu *vcpu)
@@ -256,12 +254,11 @@ static uint64_t contextr_of(struct gicv5_dump *d, struct vcpu *vcpu)
 
 static void dump_gicv5_json(struct gicv5_dump *d, const struct gicv5_dump_opts *o)
 {
-	struct vgic_v5_vm *k = to_vgic_v5_vm(d->vm);
-	uint32_t n = vm_nr_vcpus(d->vm);
+	uint32_t n = vm_nr_vcpus(d->vm), vm_id = vgic_v5_vm_id(d->vm);
 	struct irs_regs regs;
 
 	irs_regs_read(d->host, &regs);
-	printf("{\"vm_id\":%u,\"vmte\":[", k->vm_id);
+	printf("{\"vm_id\":%u,\"vmte\":[", vm_id);
 	for (unsigned int w = 0; w < GICV5_VMTE_SIZE / sizeof(uint64_t); w++)
 		printf("%s\"0x%016" PRIx64 "\"", w ? "," : "", vmte_word(d->vm, w));
 	fputs("],\"vpet\":[", stdout);
@@ -274,12 +271,12 @@ static void dump_gicv5_json(struct gicv5_dump *d, const struct gicv5_dump_opts *
 	printf(",\"VPE_STATUSR\":\"0x%08x\"},\"two_level\":%s,", regs.vpe_statusr,
 	       o->two_level ? "true" : "false");
 	if (o->two_level)
-		printf("\"l1_vmte\":\"0x%016" PRIx64 "\",", l1_vmte(d->vm));
+		printf("\"l1_vmte\":\"0x%016" PRIx64 "\",", l1_vmte(d));
 	printf("\"vmte_pa\":\"0x%016" PRIx64 "\",\"vpe_id_bits\":%u,\"vcpus\":%u,\"resident\":[",
-	       host_pa(vgic_v5_vmte(d->host, k->vm_id)), k->vpe_id_bits, n);
+	       host_pa(vgic_v5_vm_vmte(d->vm)), vgic_v5_vpe_id_bits(d->vm), n);
 	for (uint32_t i = 0; i < n; i++)
 		printf("%s%s", i ? "," : "",
-		       to_vgic_v5_vcpu(vm_get_vcpu(d->vm, i))->resident ? "true" : "false");
+		       vgic_v5_vcpu_resident(vm_get_vcpu(d->vm, i)) ? "true" : "false");
 	fputs("],\"cpus\":[", stdout);
 	for (uint32_t i = 0; i < n; i++) {
 		struct vcpu *vcpu = vm_get_vcpu(d->vm, i);
@@ -328,11 +325,10 @@ static void print_ist_word(unsigned int idx, const char *what, uint64_t w)
 
 static void print_vmte(struct vm *vm)
 {
-	struct vgic_v5_vm *k = to_vgic_v5_vm(vm);
 	uint64_t w0 = vmte_word(vm, GICV5_VMTE_WORD_VMD);
 	uint64_t w1 = vmte_word(vm, GICV5_VMTE_WORD_VPET);
 
-	printf("\nVMTE (32 bytes at PA 0x%" PRIx64 ")\n", host_pa(vgic_v5_vmte(k->host, k->vm_id)));
+	printf("\nVMTE (32 bytes at PA 0x%" PRIx64 ")\n", host_pa(vgic_v5_vm_vmte(vm)));
 	printf("  word 0  0x%016" PRIx64 "  VALID %u  VMD_ADDR 0x%" PRIx64 "\n", w0,
 	       (unsigned int)!!(w0 & GICV5_VMTEL2E_VALID),
 	       (uint64_t)(w0 & GICV5_VMTEL2E_VMD_ADDR));
@@ -347,10 +343,8 @@ static void print_vmte(struct vm *vm)
 
 static void print_vpet(struct gicv5_dump *d)
 {
-	struct vgic_v5_vm *k = to_vgic_v5_vm(d->vm);
-
 	printf("\nVPET (%u entries at PA 0x%" PRIx64 ", VPE ID = vCPU ID)\n",
-	       vpet_entries(d->vm), host_pa(k->vpet));
+	       vpet_entries(d->vm), host_pa(vgic_v5_vpete(d->vm, 0)));
 	printf("%5s  %-18s  %5s  %-18s  %-18s  %s\n", "VPE", "entry", "VALID", "VPED_ADDR",
 	       "state", "ICH_CONTEXTR_EL2");
 	for (uint32_t i = 0; i < vpet_entries(d->vm); i++) {
@@ -364,7 +358,7 @@ static void print_vpet(struct gicv5_dump *d)
 			snprintf(state, sizeof(state), "not loaded");
 		} else {
 			snprintf(state, sizeof(state), "%s/PE%d",
-				 to_vgic_v5_vcpu(vcpu)->resident ? "resident" : "not resident",
+				 vgic_v5_vcpu_resident(vcpu) ? "resident" : "not resident",
 				 vcpu->cpu);
 			snprintf(ctx, sizeof(ctx), "0x%016" PRIx64, contextr_of(d, vcpu));
 		}
@@ -440,38 +434,39 @@ static void print_irs(struct vgic_v5_host *h)
 
 static void dump_gicv5_human(struct gicv5_dump *d, const struct gicv5_dump_opts *o)
 {
-	struct vgic_v5_vm *k = to_vgic_v5_vm(d->vm);
-	struct vgic_v5_host *h = d->host;
-	uint32_t loaded = 0, resident = 0;
+	uint32_t loaded = 0, resident = 0, vm_id = vgic_v5_vm_id(d->vm);
+	struct vgic_v5_host_info h;
 
 	for (uint32_t i = 0; i < vm_nr_vcpus(d->vm); i++) {
 		struct vcpu *vcpu = vm_get_vcpu(d->vm, i);
 
 		loaded += vcpu->loaded;
-		resident += to_vgic_v5_vcpu(vcpu)->resident;
+		resident += vgic_v5_vcpu_resident(vcpu);
 	}
+	vgic_v5_host_info(d->host, &h);
 	printf("GICv5 VM\n");
-	printf("  VM ID           %u (of 1..%u)\n", k->vm_id, (1U << h->vm_id_bits) - 1);
+	printf("  VM ID           %u (of 1..%u)\n", vm_id, (1U << h.vm_id_bits) - 1);
 	if (o->two_level) {
-		uint64_t l1 = l1_vmte(d->vm);
+		uint64_t l1 = l1_vmte(d);
 
 		printf("  VM table        two-level: L1 at PA 0x%" PRIx64 " (%u entries)\n",
-		       host_pa(h->vmt), h->nr_l1);
+		       h.vmt_pa, h.nr_l1);
 		printf("  L1 entry %-6u 0x%016" PRIx64 "  VALID %u  L2_ADDR 0x%" PRIx64 "\n",
-		       k->vm_id / GICV5_VMTL2_ENTRIES, l1,
+		       vm_id / GICV5_VMTL2_ENTRIES, l1,
 		       (unsigned int)!!(l1 & GICV5_VMTEL1E_VALID),
 		       (uint64_t)(l1 & GICV5_VMTEL1E_L2_ADDR));
 	} else {
 		printf("  VM table        linear at PA 0x%" PRIx64 " (%u VMTEs)\n",
-		       host_pa(h->vmt), 1U << h->vm_id_bits);
+		       h.vmt_pa, 1U << h.vm_id_bits);
 	}
 	printf("  vCPUs           %u (%u loaded, %u resident)\n", vm_nr_vcpus(d->vm), loaded,
 	       resident);
-	printf("  VPE ID bits     %u (IRS maximum %u)\n", k->vpe_id_bits, h->vpe_id_bits_max);
+	printf("  VPE ID bits     %u (IRS maximum %u)\n", vgic_v5_vpe_id_bits(d->vm),
+	       h.vpe_id_bits_max);
 	print_vmte(d->vm);
 	print_vpet(d);
 	print_contextrs(d);
-	print_irs(h);
+	print_irs(d->host);
 }
 
 int cmd_dump_gicv5(int argc, char **argv)
