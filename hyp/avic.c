@@ -440,13 +440,15 @@ void avic_kick(struct vcpu *vcpu)
 	/*
 	 * A doorbell only helps a vCPU inside the guest; one that is not
 	 * (halted, or about to enter) needs a wake-up and checks IRR itself.
+	 * With AVIC inhibited no doorbell is heeded, so a vCPU inside the
+	 * guest needs the engine's kick: vcpu_kick() does both.
 	 */
 	if (avic_apicv_active(vcpu->vm) &&
 	    load_acquire(&vcpu->mode) == VCPU_IN_GUEST_MODE &&
 	    (h = host_cpu_apic_id(vcpu->cpu)) >= 0)
 		host_doorbell_ring((uint32_t)h);
 	else
-		vcpu_wake(vcpu);
+		vcpu_kick(vcpu);
 }
 
 void avic_deliver(struct vcpu *vcpu, uint8_t vector)

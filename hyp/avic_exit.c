@@ -59,7 +59,8 @@ static void avic_post_event(struct vcpu *target, uint8_t mode, uint8_t vector)
 		return;		/* reserved delivery modes are dropped */
 	}
 	__atomic_fetch_or(&t->events, ev, __ATOMIC_SEQ_CST);
-	vcpu_wake(target);
+	/* No doorbell carries events: the engine must look, this vCPU only. */
+	vcpu_kick(target);
 }
 
 uint32_t avic_vcpu_take_events(struct vcpu *vcpu, uint8_t *sipi_vector)

@@ -10,7 +10,7 @@
 
 /*
  * IRR is set and a full barrier done: doorbell a vCPU in guest mode,
- * wake any other (hyp/avic.c).
+ * vcpu_kick() any other (hyp/avic.c).
  */
 void avic_kick(struct vcpu *vcpu);
 

@@ -288,6 +288,21 @@ void vcpu_wake(struct vcpu *vcpu)
 	}
 }
 
+void vcpu_kick(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	vcpu_wake(vcpu);
+	if (vm->kick)
+		vm->kick(vcpu, vm->kick_opaque);
+}
+
+void vm_set_kick(struct vm *vm, void (*kick)(struct vcpu *vcpu, void *opaque), void *opaque)
+{
+	vm->kick = kick;
+	vm->kick_opaque = opaque;
+}
+
 void vcpu_set_mode(struct vcpu *vcpu, enum vcpu_mode mode)
 {
 	store_release(&vcpu->mode, (uint32_t)mode);

@@ -262,6 +262,19 @@ void vkvm_lapic_tsc_deadline(struct vkvm_lapic *l, uint32_t idx, bool write, uin
 	pthread_mutex_unlock(&l->timer_lock);
 }
 
+/*
+ * The model's vcpu_kick() hook: an event (INIT, SIPI, NMI) was posted to
+ * this vCPU alone.  The runner sets l->kick after vkvm_lapic_init, before
+ * any vCPU thread starts.
+ */
+static void lapic_vm_kick(struct vcpu *vcpu, void *opaque)
+{
+	struct vkvm_lapic *l = opaque;
+
+	if (l->kick)
+		l->kick(l->opaque, vcpu->vcpu_idx);
+}
+
 int vkvm_lapic_init(struct vkvm_lapic *l, uint32_t nr, char *why, size_t why_size)
 {
 	struct vm_config cfg = {
@@ -289,6 +302,7 @@ int vkvm_lapic_init(struct vkvm_lapic *l, uint32_t nr, char *why, size_t why_siz
 		snprintf(why, why_size, "cannot create the AVIC model VM: %s", strerror(-ret));
 		return ret;
 	}
+	vm_set_kick(l->vm, lapic_vm_kick, l);
 	for (uint32_t i = 0; i < nr; i++) {
 		ret = vcpu_create(l->vm, i, &l->vcpus[i]);
 		if (ret) {
@@ -338,16 +352,6 @@ static void lapic_send(struct vkvm_lapic *l, uint32_t idx, uint64_t icr)
 	}
 	if (out.cause < ARRAY_SIZE(l->st.ipi_exits))
 		count(&l->st.ipi_exits[out.cause], 1);
-	/*
-	 * Emulated INIT, SIPI and NMI became events on their targets, which
-	 * only wakes sleeping ones (vcpu_wake): a target inside KVM_RUN needs
-	 * a kick to look at them.  These IPIs are rare; kick every vCPU.
-	 */
-	if (out.cause == AVIC_IPI_FAILURE_INVALID_INT_TYPE ||
-	    out.cause == AVIC_IPI_FAILURE_INVALID_TARGET)
-		for (uint32_t i = 0; i < l->nr; i++)
-			if (i != idx)
-				l->kick(l->opaque, i);
 }
 
 bool vkvm_lapic_access(struct vkvm_lapic *l, uint32_t idx, uint32_t off, bool write,

@@ -42,8 +42,10 @@ struct vkvm_lapic {
 	uint32_t nr;
 	struct vcpu *vcpus[VKVM_MAX_CPUS];
 	/*
-	 * Make vCPU idx look at its events (INIT, SIPI, NMI) now: the runner
-	 * signals it if it is inside KVM_RUN.  Called from any vCPU thread.
+	 * Make vCPU idx look at what was posted to it alone (INIT, SIPI, NMI,
+	 * or an IRR bit while AVIC is inhibited) now: the runner signals it
+	 * if it is inside KVM_RUN.  The model's vcpu_kick() calls it, from any
+	 * thread, for that vCPU only.  Set it before any vCPU thread starts.
 	 */
 	void (*kick)(void *opaque, uint32_t idx);
 	void *opaque;

@@ -101,6 +101,9 @@ struct vm {
 	struct vcpu **vcpus;		/* dense, by index */
 	uint64_t *vcpu_id_taken;	/* bitmap of max_vcpu_ids, under lock */
 	bool pre_destroyed;
+	/* The engine's half of vcpu_kick(); set before any vCPU runs. */
+	void (*kick)(struct vcpu *vcpu, void *opaque);
+	void *kick_opaque;
 };
 
 struct vcpu {
@@ -140,6 +143,19 @@ int vcpu_block(struct vcpu *vcpu, uint64_t timeout_ns);
 void vcpu_set_mode(struct vcpu *vcpu, enum vcpu_mode mode);
 /* Wake a vCPU sleeping in vcpu_block (no-op if it is not). */
 void vcpu_wake(struct vcpu *vcpu);
+/*
+ * Something was posted to this vCPU alone (an event, or an interrupt with
+ * no doorbell to ring): make it look now.  Wakes it if it is blocked, then
+ * calls the engine's kick hook, which reaches a vCPU running guest code
+ * (e.g. signals it out of KVM_RUN).  Never touches any other vCPU.
+ * Callable from any thread, the vCPU's own included.
+ */
+void vcpu_kick(struct vcpu *vcpu);
+/*
+ * The engine's kick hook for vcpu_kick(), NULL for none (a wake is then
+ * all a kick does).  Set it before any vCPU of the VM runs.
+ */
+void vm_set_kick(struct vm *vm, void (*kick)(struct vcpu *vcpu, void *opaque), void *opaque);
 
 static inline uint32_t vm_nr_vcpus(struct vm *vm)
 {

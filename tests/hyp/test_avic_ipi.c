@@ -246,3 +246,62 @@ TEST(avic_icr_write_send_path)
 	ASSERT(irr(t, 0x54));
 	vm_destroy(vm);
 }
+
+struct kick_count {
+	struct vm *vm;
+	uint32_t n[4];
+};
+
+static void count_kick(struct vcpu *vcpu, void *opaque)
+{
+	struct kick_count *k = opaque;
+
+	ASSERT(vcpu->vm == k->vm);
+	ASSERT(vcpu->vcpu_idx < 4);
+	k->n[vcpu->vcpu_idx]++;
+}
+
+/* INIT, SIPI and NMI become events on their target, and only it is kicked. */
+TEST(avic_ipi_event_kicks_only_its_target)
+{
+	struct vm *vm = avic_vm_new(AVIC_MODEL_XAVIC, 0, NULL);
+	struct kick_count k = { .vm = vm };
+	struct vcpu *v[4];
+	uint32_t seq[4];
+	uint8_t sipi = 0;
+
+	for (uint32_t i = 0; i < 4; i++) {
+		v[i] = avic_vcpu_new(vm, i);
+		ASSERT_OK(vcpu_load(v[i], (int)i));
+	}
+	vm_set_kick(vm, count_kick, &k);
+	for (uint32_t i = 0; i < 4; i++)
+		seq[i] = v[i]->wake_seq;
+	/* INIT (level assert) to physical ID 2: the silicon exits INVALID_INT_TYPE. */
+	ASSERT_EQ(avic_icr_write(v[0], (2ULL << 56) | 0xC500, NULL, NULL, NULL), 0);
+	ASSERT_EQ(avic_vcpu_take_events(v[2], NULL), AVIC_EVENT_INIT);
+	ASSERT_EQ(k.n[2], 1);
+	/* NMI, then SIPI vector 0x9A, the same way. */
+	ASSERT_EQ(avic_icr_write(v[0], (2ULL << 56) | 0x400, NULL, NULL, NULL), 0);
+	ASSERT_EQ(avic_icr_write(v[0], (2ULL << 56) | 0x69A, NULL, NULL, NULL), 0);
+	ASSERT(avic_vcpu_has_events(v[2]));
+	ASSERT_EQ(avic_vcpu_take_events(v[2], &sipi), AVIC_EVENT_NMI | AVIC_EVENT_SIPI);
+	ASSERT_EQ(sipi, 0x9A);
+	ASSERT_EQ(k.n[2], 3);
+	/* Nobody else was kicked, woken or given an event. */
+	for (uint32_t i = 0; i < 4; i++) {
+		if (i == 2)
+			continue;
+		ASSERT_EQ(k.n[i], 0);
+		ASSERT_EQ(v[i]->wake_seq, seq[i]);
+		ASSERT(!avic_vcpu_has_events(v[i]));
+	}
+	ASSERT(v[2]->wake_seq != seq[2]);
+	/* All-excluding-self INIT: each of the three others kicked once. */
+	ASSERT_EQ(avic_icr_write(v[0], (3ULL << 18) | 0x4500, NULL, NULL, NULL), 0);
+	ASSERT_EQ(k.n[0], 0);
+	ASSERT_EQ(k.n[1], 1);
+	ASSERT_EQ(k.n[2], 4);
+	ASSERT_EQ(k.n[3], 1);
+	vm_destroy(vm);
+}

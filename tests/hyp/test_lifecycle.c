@@ -248,3 +248,42 @@ TEST(faults_site_enumeration_is_deterministic)
 	ASSERT(!strcmp(host_fault_site_name(8), "avic.backing_page"));
 	ASSERT(host_fault_site_name(n1 + 1) == NULL);
 }
+
+static void kick_hook(struct vcpu *vcpu, void *opaque)
+{
+	uint32_t *calls = opaque;
+
+	calls[vcpu->vcpu_idx]++;
+}
+
+/* vcpu_kick: a wake (for a blocked vCPU), then the engine's hook, one vCPU only. */
+TEST(lifecycle_vcpu_kick_wakes_and_calls_the_hook)
+{
+	struct vm_config cfg = { .arch = VM_ARCH_NONE };
+	struct vcpu *a = NULL, *b = NULL;
+	uint32_t calls[2] = { 0 };
+	struct vm *vm = NULL;
+	uint32_t seq;
+
+	ASSERT_OK(vm_create(&cfg, &vm));
+	ASSERT_OK(vcpu_create(vm, 0, &a));
+	ASSERT_OK(vcpu_create(vm, 1, &b));
+	/* No hook: a kick is a wake. */
+	seq = a->wake_seq;
+	vcpu_kick(a);
+	ASSERT_EQ(a->wake_seq, seq + 1);
+	vm_set_kick(vm, kick_hook, calls);
+	vcpu_kick(b);
+	ASSERT_EQ(calls[0], 0);
+	ASSERT_EQ(calls[1], 1);
+	/* A blocked vCPU is woken (and counted as such) as well as kicked. */
+	vcpu_blocking(a);
+	vcpu_kick(a);
+	ASSERT_EQ(a->wakeups, 1);
+	ASSERT_EQ(calls[0], 1);
+	vcpu_unblocking(a);
+	vm_set_kick(vm, NULL, NULL);
+	vcpu_kick(b);
+	ASSERT_EQ(calls[1], 1);
+	vm_destroy(vm);
+}
