@@ -210,7 +210,7 @@ static bool vcpu_take_irq(struct sim_vcpu *v)
 		vlapic_eoi(regs);
 		return true;
 	}
-	if (!to_vgic_v5_vcpu(v->vcpu)->resident)
+	if (!vgic_v5_vcpu_resident(v->vcpu))
 		return false;
 	intid = gicv5_pe_ack(s->irs, (unsigned int)v->cpu);
 	if (intid < 0)
@@ -569,7 +569,7 @@ static int build(struct sim *s)
 			r = vgic_v5_init(svm->vm);
 			if (r)
 				return r;
-			svm->gic_vm_id = (uint16_t)to_vgic_v5_vm(svm->vm)->vm_id;
+			svm->gic_vm_id = (uint16_t)vgic_v5_vm_id(svm->vm);
 		}
 		for (uint32_t i = 0; i < o->vcpus; i++) {
 			r = vcpu_load(svm->v[i]->vcpu, svm->v[i]->cpu);
@@ -706,8 +706,7 @@ static int sim_run_once(const struct sim_opts *o, const struct sim_workload *wl,
 		r->wakeups += s.vcpus[i].vcpu->wakeups;
 		/* GICv5 doorbells are host LPIs, not the AVIC doorbell MSR. */
 		if (gic(&s))
-			r->doorbells += __atomic_load_n(&to_vgic_v5_vcpu(s.vcpus[i].vcpu)->db_handled,
-							__ATOMIC_RELAXED);
+			r->doorbells += vgic_v5_vcpu_doorbells(s.vcpus[i].vcpu);
 	}
 	r->steps = s.clock;
 	r->ga_log_entries = s.ga_log_entries;

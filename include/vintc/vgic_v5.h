@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * hyp/vgic_v5.c: the hypervisor side of GICv5 virtualization.  The IRS is
+ * hyp/vgic_v5*.c: the hypervisor side of GICv5 virtualization.  The IRS is
  * probed once (VM table, VM ID space); each VM is initialised after its
  * vCPUs exist (VM ID, doorbells, VMTE with VMD, VPET, VPEDs and vISTs,
  * VPEs) and torn down by one idempotent teardown that works from any
  * partial state.  VPEs become resident on vCPU load; a vCPU put on the way
- * into WFI requests a doorbell.
+ * into WFI requests a doorbell.  The host, VM and vCPU structs are private
+ * to hyp/ (hyp/vgic_v5_priv.h); the accessors at the end expose their state.
  */
 #ifndef VINTC_VGIC_V5_H
 #define VINTC_VGIC_V5_H
@@ -14,66 +15,13 @@
 #include <vintc/idalloc.h>
 #include <vintc/vm.h>
 
+struct vgic_v5_host;
+
 struct vgic_v5_host_opts {
 	bool two_level;			/* two-level VM table (needs IDR3.VMT_LEVELS) */
 	unsigned int vm_id_bits;	/* 0: IDR3.VM_ID_BITS */
 	unsigned int poll_budget;	/* STATUSR reads before -ETIMEDOUT, 0: 10000 */
 };
-
-struct vgic_v5_host {
-	struct gicv5_irs *irs;
-	struct host_mutex irs_lock;	/* every IRS register access and table write */
-	struct host_mutex l2_lock;	/* on-demand L2 VM tables */
-	bool two_level;
-	unsigned int vm_id_bits, vpe_id_bits_max, poll_budget;
-	size_t vmd_size, vped_size;	/* vmd_size 0: the IRS wants no VMD */
-	void *vmt;			/* linear table, or the L1 table */
-	void **vmt_l2;			/* two-level: L2 tables by L1 index */
-	uint32_t nr_l1;
-	struct id_space *ids;		/* VM IDs: 1..2^vm_id_bits-1, 0 means none */
-	struct vgic_v5_host *quarantine_next;
-};
-
-struct vgic_v5_db {
-	uint32_t lpi;			/* 0: not allocated */
-	bool requested;			/* handler attached */
-};
-
-struct vgic_v5_vm {
-	struct vm vm;
-	struct vgic_v5_host *host;
-	uint32_t vm_id;			/* 0: none */
-	bool vmte_allocated;
-	bool teardown_failed;		/* a teardown step ever failed: retire the ID */
-	bool dead;			/* a command timed out or residency faulted */
-	struct vgic_v5_db *db;		/* doorbell domain: one host LPI per vCPU index */
-	uint32_t nr_db;
-	void *vmd, *vpet, *vpeds, *lpi_ist, *spi_ist;
-	void **lpi_ist_l2;		/* two-level vLPI IST */
-	uint32_t nr_lpi_l2;
-	unsigned int vpe_id_bits;
-};
-
-struct vgic_v5_vcpu {
-	struct vcpu vcpu;
-	uint32_t db_fired;		/* set by the doorbell handler */
-	uint32_t irq_pending_req;	/* "an IRQ is pending" request */
-	bool resident;
-	bool vcpu_if_enabled;		/* virtual CPU interface on */
-	uint8_t vpmr;			/* virtual priority mask */
-	uint8_t active_prio;		/* highest active priority, 32: none */
-	uint64_t db_handled;
-};
-
-static inline struct vgic_v5_vm *to_vgic_v5_vm(struct vm *vm)
-{
-	return container_of(vm, struct vgic_v5_vm, vm);
-}
-
-static inline struct vgic_v5_vcpu *to_vgic_v5_vcpu(struct vcpu *vcpu)
-{
-	return container_of(vcpu, struct vgic_v5_vcpu, vcpu);
-}
 
 int vgic_v5_probe(struct gicv5_irs *irs, const struct vgic_v5_host_opts *opts,
 		  struct vgic_v5_host **out);
@@ -120,7 +68,8 @@ uint32_t vgic_v5_vm_id(struct vm *vm);
 unsigned int vgic_v5_vpe_id_bits(struct vm *vm);
 /* The VM's VMTE, NULL while it has no VM ID. */
 uint64_t *vgic_v5_vm_vmte(struct vm *vm);
-/* Whether the vCPU's VPE is resident (read on the vCPU's own thread). */
+/* Whether the vCPU's VPE is resident: a plain read, for the vCPU's own
+ * thread or a stopped vCPU. */
 bool vgic_v5_vcpu_resident(struct vcpu *vcpu);
 /* Doorbells the vCPU's handler has taken since it was created. */
 uint64_t vgic_v5_vcpu_doorbells(struct vcpu *vcpu);

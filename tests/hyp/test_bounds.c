@@ -381,7 +381,7 @@ static struct vm *gic_vm(struct gv5 *g, uint32_t nvcpus, uint16_t *vm_id)
 	struct vm *vm = gv5_vm(g, nvcpus, 1);
 
 	ASSERT_OK(vgic_v5_init(vm));
-	*vm_id = (uint16_t)to_vgic_v5_vm(vm)->vm_id;
+	*vm_id = (uint16_t)vgic_v5_vm_id(vm);
 	return vm;
 }
 

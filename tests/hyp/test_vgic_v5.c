@@ -4,6 +4,7 @@
 
 #include <vintc/vgic_v5.h>
 
+#include "hyp/vgic_v5_priv.h"
 #include "gicv5_util.h"
 #include "campaign_util.h"
 
