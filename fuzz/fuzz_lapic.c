@@ -51,7 +51,7 @@
 #include <vintc/host.h>
 #include <vintc/vm.h>
 
-#include "../kvm/lapic.h"
+#include "kvm/lapic.h"
 
 #define FUZZ_NAME "fuzz_lapic"
 #include "fuzz_util.h"

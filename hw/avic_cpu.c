@@ -322,3 +322,30 @@ enum avic_access_class avic_cpu_access_class(unsigned int offset)
 		return AVIC_ACCESS_FAULT;
 	}
 }
+
+int avic_cpu_apic_access(const struct vmcb_avic_control *vmcb, unsigned int offset, bool write,
+			 uint32_t *val, struct avic_cpu_access *out)
+{
+	void *page;
+
+	if (!vmcb || !val || !out || (offset & 0xF) || offset >= HOST_PAGE_SIZE ||
+	    (write && offset == APIC_ICR))
+		return -EINVAL;
+	if (!(vmcb->int_ctl & VMCB_INT_CTL_AVIC_ENABLE))
+		return -ENODEV;
+	page = host_va(vmcb->avic_backing_page & VMCB_AVIC_ADDR_MASK);
+	if (!page)
+		return -EFAULT;
+	*out = (struct avic_cpu_access){ 0 };
+	if (avic_cpu_access_class(offset) == AVIC_ACCESS_TRAP) {
+		if (!write) {
+			*val = __atomic_load_n(apic_reg(page, offset), __ATOMIC_ACQUIRE);
+			return 0;
+		}
+		/* Trap-like: the write is architecturally done before the exit. */
+		__atomic_store_n(apic_reg(page, offset), *val, __ATOMIC_RELEASE);
+	}
+	out->exit_code = SVM_EXIT_AVIC_UNACCELERATED_ACCESS;
+	out->exitinfo1 = offset | (write ? BIT_ULL(32) : 0);
+	return 0;
+}

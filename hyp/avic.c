@@ -83,6 +83,11 @@ bool avic_apicv_active(struct vm *vm)
 	return !avic_inhibits(vm);
 }
 
+void *avic_vcpu_backing(struct vcpu *vcpu)
+{
+	return to_avic_vcpu(vcpu)->backing;
+}
+
 uint32_t avic_vcpu_gatag(struct vcpu *vcpu)
 {
 	return avic_gatag(to_avic_vm(vcpu->vm)->vm_id, vcpu->vcpu_idx);

@@ -326,3 +326,34 @@ int avic_icr_write(struct vcpu *vcpu, uint64_t icr, const struct avic_cpu_opts *
 		return r;
 	return avic_handle_exit(vcpu, out->exit_code, out->exitinfo1, out->exitinfo2, NULL, st);
 }
+
+int avic_apic_access(struct vcpu *vcpu, unsigned int offset, bool write, uint32_t *val)
+{
+	struct avic_vcpu *v = to_avic_vcpu(vcpu);
+	struct avic_cpu_access a;
+	int r;
+
+	r = avic_cpu_apic_access(&v->vmcb, offset, write, val, &a);
+	if (r == -ENODEV) {
+		/*
+		 * Intercepted, not an AVIC access: do what the silicon would
+		 * (read or store a trap-class register), then the same exits.
+		 */
+		if (avic_cpu_access_class(offset) == AVIC_ACCESS_TRAP) {
+			if (!write) {
+				*val = __atomic_load_n(apic_reg(v->backing, offset),
+						       __ATOMIC_ACQUIRE);
+				return 0;
+			}
+			__atomic_store_n(apic_reg(v->backing, offset), *val, __ATOMIC_RELEASE);
+		}
+		a = (struct avic_cpu_access){
+			.exit_code = SVM_EXIT_AVIC_UNACCELERATED_ACCESS,
+			.exitinfo1 = offset | (write ? BIT_ULL(32) : 0),
+		};
+		r = 0;
+	}
+	if (r || !a.exit_code)
+		return r;
+	return avic_handle_exit(vcpu, a.exit_code, a.exitinfo1, a.exitinfo2, val, NULL);
+}

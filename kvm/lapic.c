@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * The guest's local APICs on the AVIC model.  Every decision is the
- * model's: the backing page holds the registers, AVIC's access classes say
- * what an MMIO access does, the silicon model (avic_cpu_icr_write) resolves
- * ICR writes through the physical and logical tables, and its incomplete-IPI
- * exits go to the hypervisor (avic_handle_incomplete_ipi) exactly as
- * sim/sim.c sends them.
+ * The guest's local APICs on the AVIC model: an adaptor that turns KVM's
+ * MMIO and MSR exits into calls on the model and decides nothing itself.
+ * The backing page holds the registers; the silicon model reads, stores and
+ * classifies accesses (avic_apic_access) and resolves ICR writes through
+ * the physical and logical tables (avic_icr_write), and its exits go to the
+ * hypervisor's handlers exactly as sim/sim.c's do.  x2APIC legality is the
+ * shared model's (vlapic_x2apic_*); the APIC timer is kvm/lapic_timer.c.
  *
  * Guest vCPU i is AVIC vCPU i with APIC ID i, loaded on model host CPU i
  * (host APIC ID i in the default topology), so a doorbell to host APIC ID i
@@ -14,51 +15,17 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <vintc/amd_defs.h>
 #include <vintc/avic.h>
 #include <vintc/avic_cpu.h>
 #include <vintc/vlapic.h>
 
-#include "lapic.h"
+#include "lapic_timer.h"
 
 static void count(uint64_t *c, uint64_t n)
 {
 	__atomic_add_fetch(c, n, __ATOMIC_RELAXED);
-}
-
-static void *regs_of(struct vkvm_lapic *l, uint32_t idx)
-{
-	return to_avic_vcpu(l->vcpus[idx])->backing;
-}
-
-/* ---- the APIC timer ------------------------------------------------------ */
-
-#define LVT_TIMER_MODE_SHIFT	17
-#define LVT_TIMER_MODE_MASK	(3U << LVT_TIMER_MODE_SHIFT)
-#define LVT_TIMER_PERIODIC	(1U << LVT_TIMER_MODE_SHIFT)
-#define LVT_TIMER_TSC_DEADLINE	(2U << LVT_TIMER_MODE_SHIFT)
-#define LVT_VECTOR_MASK		0xFFU
-#define NS_PER_S		1000000000ULL
-
-static void timer_init_sync(struct vkvm_lapic *l)
-{
-	pthread_condattr_t attr;
-
-	pthread_mutex_init(&l->timer_lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&l->timer_cond, &attr);
-	pthread_condattr_destroy(&attr);
-}
-
-/* TDCR bits 3, 1:0 -> divide by 2, 4, ..., 128, or 1 for 0b111. */
-static uint32_t tdcr_divisor(uint32_t tdcr)
-{
-	uint32_t code = ((tdcr & 8) >> 1) | (tdcr & 3);
-
-	return code == 7 ? 1 : 2U << code;
 }
 
 static uint32_t reg_load(void *regs, uint32_t off)
@@ -67,205 +34,9 @@ static uint32_t reg_load(void *regs, uint32_t off)
 }
 
 /*
- * TMICT was written (timer_lock held): start counting down from it, or
- * stop when it is 0.  A TSC-deadline LVT ignores TMICT (the mode is hidden
- * in CPUID).
- */
-static void timer_arm(struct vkvm_lapic *l, uint32_t idx)
-{
-	void *regs = regs_of(l, idx);
-	struct vkvm_timer *t = &l->timers[idx];
-	uint32_t lvtt = reg_load(regs, APIC_LVTT);
-	uint64_t ns_per_count;
-
-	t->initial = reg_load(regs, APIC_TMICT);
-	t->divisor = tdcr_divisor(reg_load(regs, APIC_TDCR));
-	t->deadline_ns = 0;
-	if (!t->initial || (lvtt & LVT_TIMER_MODE_MASK) == LVT_TIMER_TSC_DEADLINE)
-		return;
-	ns_per_count = t->divisor * NS_PER_S / VKVM_APIC_BUS_HZ;
-	t->period_ns = (uint64_t)t->initial * (ns_per_count ? ns_per_count : 1);
-	/*
-	 * A periodic timer of a few counts would keep the timer thread firing
-	 * without pause: clamp the period, as KVM does (min_timer_period_us).
-	 */
-	if ((lvtt & LVT_TIMER_MODE_MASK) == LVT_TIMER_PERIODIC && t->period_ns < VKVM_MIN_PERIOD_NS)
-		t->period_ns = VKVM_MIN_PERIOD_NS;
-	t->deadline_ns = host_now_ns() + t->period_ns;
-	pthread_cond_signal(&l->timer_cond);
-}
-
-/* TMCCT: the counts left until the deadline, 0 once a one-shot expired. */
-static uint32_t timer_current(struct vkvm_lapic *l, uint32_t idx)
-{
-	struct vkvm_timer *t = &l->timers[idx];
-	uint64_t now = host_now_ns(), left, ns_per_count;
-	uint32_t val = 0;
-
-	pthread_mutex_lock(&l->timer_lock);
-	if (t->deadline_ns > now) {
-		ns_per_count = t->divisor * NS_PER_S / VKVM_APIC_BUS_HZ;
-		if (!ns_per_count)
-			ns_per_count = 1;
-		left = (t->deadline_ns - now + ns_per_count - 1) / ns_per_count;
-		val = left > t->initial ? t->initial : (uint32_t)left;
-	}
-	pthread_mutex_unlock(&l->timer_lock);
-	return val;
-}
-
-/*
- * Expire every timer whose deadline passed (timer_lock held): a periodic
- * one re-arms a whole period after its last deadline (missed periods are
- * dropped, not queued), a one-shot stops.  The vectors to deliver go to
- * vec[i], -1 for none (masked LVT, or an illegal vector).
- */
-static void timer_expire(struct vkvm_lapic *l, uint64_t now, int *vec)
-{
-	for (uint32_t i = 0; i < l->nr; i++) {
-		struct vkvm_timer *t = &l->timers[i];
-		uint32_t lvtt;
-
-		vec[i] = -1;
-		if (!t->deadline_ns || t->deadline_ns > now)
-			continue;
-		lvtt = reg_load(regs_of(l, i), APIC_LVTT);
-		if ((lvtt & LVT_TIMER_MODE_MASK) == LVT_TIMER_PERIODIC) {
-			t->deadline_ns += t->period_ns;
-			if (t->deadline_ns <= now)
-				t->deadline_ns = now + t->period_ns;
-		} else {
-			/* One-shot, or a TSC deadline: IA32_TSC_DEADLINE reads 0 now. */
-			t->deadline_ns = 0;
-			t->tsc_deadline = 0;
-		}
-		count(&l->st.timer_fires, 1);
-		if (!(lvtt & APIC_LVT_MASKED) && (lvtt & LVT_VECTOR_MASK) >= 16)
-			vec[i] = (int)(lvtt & LVT_VECTOR_MASK);
-	}
-}
-
-static void *timer_main(void *arg)
-{
-	struct vkvm_lapic *l = arg;
-	int vec[VKVM_MAX_CPUS];
-
-	vkvm_trace_set_track(l->nr);
-	pthread_mutex_lock(&l->timer_lock);
-	while (!l->timer_stop) {
-		uint64_t now = host_now_ns(), next = 0;
-		struct timespec ts;
-
-		timer_expire(l, now, vec);
-		/* Deliver unlocked: the kick takes the runner's paths. */
-		pthread_mutex_unlock(&l->timer_lock);
-		for (uint32_t i = 0; i < l->nr; i++)
-			if (vec[i] >= 0) {
-				vkvm_trace_ev(l->trace, VKVM_EV_TIMER, i);
-				avic_deliver(l->vcpus[i], (uint8_t)vec[i]);
-			}
-		pthread_mutex_lock(&l->timer_lock);
-		if (l->timer_stop)
-			break;
-		for (uint32_t i = 0; i < l->nr; i++)
-			if (l->timers[i].deadline_ns &&
-			    (!next || l->timers[i].deadline_ns < next))
-				next = l->timers[i].deadline_ns;
-		if (!next) {
-			pthread_cond_wait(&l->timer_cond, &l->timer_lock);
-			continue;
-		}
-		if (next <= host_now_ns())
-			continue;
-		ts.tv_sec = (time_t)(next / NS_PER_S);
-		ts.tv_nsec = (long)(next % NS_PER_S);
-		pthread_cond_timedwait(&l->timer_cond, &l->timer_lock, &ts);
-	}
-	pthread_mutex_unlock(&l->timer_lock);
-	return NULL;
-}
-
-int vkvm_lapic_timer_start(struct vkvm_lapic *l, char *why, size_t why_size)
-{
-	int ret;
-
-	l->timer_stop = false;
-	ret = pthread_create(&l->timer_thread, NULL, timer_main, l);
-	if (ret) {
-		snprintf(why, why_size, "cannot start the APIC timer thread: %s", strerror(ret));
-		return -ret;
-	}
-	l->timer_running = true;
-	return 0;
-}
-
-void vkvm_lapic_timer_stop(struct vkvm_lapic *l)
-{
-	if (!l->timer_running)
-		return;
-	pthread_mutex_lock(&l->timer_lock);
-	l->timer_stop = true;
-	pthread_cond_signal(&l->timer_cond);
-	pthread_mutex_unlock(&l->timer_lock);
-	pthread_join(l->timer_thread, NULL);
-	l->timer_running = false;
-}
-
-static bool timer_reg(uint32_t off)
-{
-	return off == APIC_LVTT || off == APIC_TMICT || off == APIC_TDCR || off == APIC_SPIV;
-}
-
-/*
- * LVTT written (timer_lock held): a change of timer mode disarms the timer,
- * as on hardware; a deadline armed in the old mode must not fire in the new.
- */
-static void timer_mode_update(struct vkvm_lapic *l, uint32_t idx, uint32_t old_lvtt)
-{
-	struct vkvm_timer *t = &l->timers[idx];
-	uint32_t lvtt = reg_load(regs_of(l, idx), APIC_LVTT);
-
-	if ((lvtt ^ old_lvtt) & LVT_TIMER_MODE_MASK) {
-		t->deadline_ns = 0;
-		t->tsc_deadline = 0;
-	}
-}
-
-void vkvm_lapic_tsc_deadline(struct vkvm_lapic *l, uint32_t idx, bool write, uint64_t *val,
-			     uint64_t guest_tsc, uint64_t tsc_khz)
-{
-	struct vkvm_timer *t = &l->timers[idx];
-	bool deadline_mode;
-
-	pthread_mutex_lock(&l->timer_lock);
-	deadline_mode = (reg_load(regs_of(l, idx), APIC_LVTT) & LVT_TIMER_MODE_MASK) ==
-			LVT_TIMER_TSC_DEADLINE;
-	if (!write) {
-		*val = deadline_mode ? t->tsc_deadline : 0;
-	} else if (deadline_mode) {
-		t->tsc_deadline = *val;
-		t->deadline_ns = 0;
-		if (*val) {
-			uint64_t delta = *val > guest_tsc ? *val - guest_tsc : 0;
-
-			/* TSC ticks to ns: tsc_khz ticks per microsecond / 1000. */
-			if (!tsc_khz)
-				tsc_khz = 1000000;	/* 1 GHz if KVM will not say */
-			if (delta > UINT64_MAX / 1000000)
-				delta = UINT64_MAX / 1000000;
-			t->deadline_ns = host_now_ns() + delta * 1000000 / tsc_khz;
-			if (!t->deadline_ns)
-				t->deadline_ns = 1;
-			pthread_cond_signal(&l->timer_cond);
-		}
-	}
-	pthread_mutex_unlock(&l->timer_lock);
-}
-
-/*
- * The model's vcpu_kick() hook: an event (INIT, SIPI, NMI) was posted to
- * this vCPU alone.  The runner sets l->kick after vkvm_lapic_init, before
- * any vCPU thread starts.
+ * The model's vcpu_kick() hook: something was posted to this vCPU alone
+ * (INIT, SIPI, NMI).  The runner sets l->kick after vkvm_lapic_init,
+ * before any vCPU thread starts.
  */
 static void lapic_vm_kick(struct vcpu *vcpu, void *opaque)
 {
@@ -291,7 +62,7 @@ int vkvm_lapic_init(struct vkvm_lapic *l, uint32_t nr, char *why, size_t why_siz
 	int ret;
 
 	memset(l, 0, sizeof(*l));
-	timer_init_sync(l);
+	vkvm_timer_init(l);
 	if (nr < 1 || nr > VKVM_MAX_CPUS) {
 		snprintf(why, why_size, "%u vCPUs: the userspace APIC takes 1..%u", nr,
 			 VKVM_MAX_CPUS);
@@ -312,7 +83,7 @@ int vkvm_lapic_init(struct vkvm_lapic *l, uint32_t nr, char *why, size_t why_siz
 			return ret;
 		}
 		/* APIC ID i, flat DFR, software-disabled, every LVT masked. */
-		vlapic_reset(regs_of(l, i), i);
+		vlapic_reset(vkvm_lapic_regs(l, i), i);
 		l->apic_base[i] = VKVM_APIC_BASE | MSR_IA32_APICBASE_ENABLE |
 				  (i == 0 ? MSR_IA32_APICBASE_BSP : 0);
 		l->nr = i + 1;
@@ -327,8 +98,7 @@ void vkvm_lapic_fini(struct vkvm_lapic *l)
 		vm_destroy(l->vm);
 	l->vm = NULL;
 	l->nr = 0;
-	pthread_cond_destroy(&l->timer_cond);
-	pthread_mutex_destroy(&l->timer_lock);
+	vkvm_timer_destroy(l);
 }
 
 /*
@@ -358,8 +128,8 @@ bool vkvm_lapic_access(struct vkvm_lapic *l, uint32_t idx, uint32_t off, bool wr
 		       uint32_t *val)
 {
 	struct vcpu *vcpu = l->vcpus[idx];
-	void *regs = regs_of(l, idx);
-	uint64_t info1 = off | (write ? BIT_ULL(32) : 0);
+	void *regs = vkvm_lapic_regs(l, idx);
+	uint32_t old_lvtt;
 
 	if ((off & 0xF) || off >= VKVM_APIC_REGS * 0x10) {
 		/* Not a register: reads 0, writes ignored (no ESR bit on xAPIC MMIO). */
@@ -370,56 +140,41 @@ bool vkvm_lapic_access(struct vkvm_lapic *l, uint32_t idx, uint32_t off, bool wr
 	}
 	count(write ? &l->st.writes[off >> 4] : &l->st.reads[off >> 4], 1);
 	if (!write) {
-		/* Reads are accelerated from the page, except the fault class. */
 		if (off == APIC_TMCCT)
-			*val = timer_current(l, idx);	/* the hyp models no timer */
-		else if (avic_cpu_access_class(off) == AVIC_ACCESS_FAULT)
-			avic_handle_unaccelerated_access(vcpu, info1, val);
+			*val = vkvm_timer_current(l, idx);	/* the model has no timer */
 		else
-			*val = __atomic_load_n(apic_reg(regs, off), __ATOMIC_ACQUIRE);
+			avic_apic_access(vcpu, off, false, val);
 		return false;
 	}
 	if (off == APIC_ICR) {
 		lapic_send(l, idx, (uint64_t)reg_load(regs, APIC_ICR2) << 32 | *val);
 		return false;
 	}
-	if (avic_cpu_access_class(off) == AVIC_ACCESS_TRAP) {
-		bool timer = timer_reg(off);
-		uint32_t old_lvtt;
-
-		/* The timer thread reads LVTT (SVR masks it) under timer_lock. */
-		if (timer)
-			pthread_mutex_lock(&l->timer_lock);
-		old_lvtt = reg_load(regs, APIC_LVTT);
-		/* The silicon stored it and advanced RIP; then the trap exit. */
-		__atomic_store_n(apic_reg(regs, off), *val, __ATOMIC_RELEASE);
-		avic_handle_unaccelerated_access(vcpu, info1, NULL);
-		if (off == APIC_TMICT)
-			timer_arm(l, idx);
-		if (off == APIC_LVTT)
-			timer_mode_update(l, idx, old_lvtt);
-		if (timer)
-			pthread_mutex_unlock(&l->timer_lock);
-		return false;
+	if (!vkvm_timer_reg(off)) {
+		avic_apic_access(vcpu, off, true, val);
+		return off == APIC_TASKPRI;
 	}
-	avic_handle_unaccelerated_access(vcpu, info1, val);
-	return off == APIC_TASKPRI;
+	pthread_mutex_lock(&l->timer_lock);
+	old_lvtt = reg_load(regs, APIC_LVTT);
+	avic_apic_access(vcpu, off, true, val);
+	vkvm_timer_written(l, idx, off, old_lvtt);
+	pthread_mutex_unlock(&l->timer_lock);
+	return false;
 }
 
 void vkvm_lapic_set_cr8(struct vkvm_lapic *l, uint32_t idx, uint64_t cr8)
 {
-	void *regs = regs_of(l, idx);
+	void *regs = vkvm_lapic_regs(l, idx);
 	uint32_t tpr = (uint32_t)(cr8 & 0xF) << 4;
 
 	/* TPR[3:0] is not in CR8: keep it while the class agrees. */
-	if ((__atomic_load_n(apic_reg(regs, APIC_TASKPRI), __ATOMIC_ACQUIRE) & 0xF0) != tpr)
+	if ((reg_load(regs, APIC_TASKPRI) & 0xF0) != tpr)
 		vlapic_write_tpr(regs, tpr);
 }
 
 uint64_t vkvm_lapic_cr8(struct vkvm_lapic *l, uint32_t idx)
 {
-	return (__atomic_load_n(apic_reg(regs_of(l, idx), APIC_TASKPRI), __ATOMIC_ACQUIRE) >> 4) &
-	       0xF;
+	return (reg_load(vkvm_lapic_regs(l, idx), APIC_TASKPRI) >> 4) & 0xF;
 }
 
 bool vkvm_lapic_deliverable(struct vkvm_lapic *l, uint32_t idx)
@@ -427,12 +182,12 @@ bool vkvm_lapic_deliverable(struct vkvm_lapic *l, uint32_t idx)
 	/* A hardware-disabled APIC (APIC_BASE.EN = 0) takes no interrupts. */
 	if (!(l->apic_base[idx] & MSR_IA32_APICBASE_ENABLE))
 		return false;
-	return vlapic_has_deliverable(regs_of(l, idx));
+	return vlapic_has_deliverable(vkvm_lapic_regs(l, idx));
 }
 
 int vkvm_lapic_accept(struct vkvm_lapic *l, uint32_t idx)
 {
-	int vec = vlapic_accept(regs_of(l, idx));
+	int vec = vlapic_accept(vkvm_lapic_regs(l, idx));
 
 	if (vec >= 0)
 		count(&l->st.injected, 1);
@@ -442,11 +197,11 @@ int vkvm_lapic_accept(struct vkvm_lapic *l, uint32_t idx)
 void vkvm_lapic_reset(struct vkvm_lapic *l, uint32_t idx)
 {
 	pthread_mutex_lock(&l->timer_lock);
-	vlapic_reset(regs_of(l, idx), idx);
-	memset(&l->timers[idx], 0, sizeof(l->timers[idx]));
+	vlapic_reset(vkvm_lapic_regs(l, idx), idx);
+	vkvm_timer_clear(l, idx);
 	/* INIT leaves IA32_APIC_BASE alone: an x2APIC stays in x2APIC mode. */
 	if (vkvm_lapic_x2apic(l, idx))
-		vlapic_x2apic_set_id(regs_of(l, idx), idx);
+		vlapic_x2apic_set_id(vkvm_lapic_regs(l, idx), idx);
 	pthread_mutex_unlock(&l->timer_lock);
 	if (!vkvm_lapic_x2apic(l, idx))
 		avic_handle_ldr_update(l->vcpus[idx]);
@@ -486,7 +241,7 @@ void vkvm_lapic_set_base(struct vkvm_lapic *l, uint32_t idx, uint64_t apic_base)
 	}
 	if ((apic_base & MSR_IA32_APICBASE_EXTD) && !(old & MSR_IA32_APICBASE_EXTD)) {
 		pthread_mutex_lock(&l->timer_lock);
-		vlapic_x2apic_set_id(regs_of(l, idx), idx);
+		vlapic_x2apic_set_id(vkvm_lapic_regs(l, idx), idx);
 		pthread_mutex_unlock(&l->timer_lock);
 		(void)avic_set_x2apic_mode(l->vcpus[idx], true);
 	}
@@ -495,7 +250,7 @@ void vkvm_lapic_set_base(struct vkvm_lapic *l, uint32_t idx, uint64_t apic_base)
 int vkvm_lapic_msr(struct vkvm_lapic *l, uint32_t idx, uint32_t msr, bool write,
 		   uint64_t *val)
 {
-	void *regs = regs_of(l, idx);
+	void *regs = vkvm_lapic_regs(l, idx);
 	uint32_t off, v32;
 
 	if (msr < X2APIC_MSR_FIRST || msr > X2APIC_MSR_LAST || !vkvm_lapic_x2apic(l, idx))

@@ -87,6 +87,8 @@ void avic_clear_inhibit(struct vm *vm, enum avic_inhibit reason);
 uint64_t avic_inhibits(struct vm *vm);
 bool avic_apicv_active(struct vm *vm);
 
+/* The vCPU's vAPIC backing page: its APIC registers (<vintc/vlapic.h>). */
+void *avic_vcpu_backing(struct vcpu *vcpu);
 uint32_t avic_vcpu_gatag(struct vcpu *vcpu);
 /* The entry as the table holds it right now (0 if the vCPU has none). */
 uint64_t avic_vcpu_table_entry(struct vcpu *vcpu);
@@ -178,6 +180,16 @@ struct avic_cpu_ipi;
  */
 int avic_icr_write(struct vcpu *vcpu, uint64_t icr, const struct avic_cpu_opts *opts,
 		   struct avic_cpu_ipi *out, struct avic_ipi_stats *st);
+/*
+ * Any other guest access to APIC register `offset` (16-byte aligned, in
+ * the APIC page), the whole path the same way: the silicon
+ * (avic_cpu_apic_access) reads or stores what it accelerates, its exit
+ * goes to avic_handle_exit().  A read fills *val, a write takes it.  With
+ * AVIC off the access is intercepted and the hypervisor does the
+ * silicon's part itself.  Returns 0, or -EINVAL (a bad offset, or an ICR
+ * write: use avic_icr_write).
+ */
+int avic_apic_access(struct vcpu *vcpu, unsigned int offset, bool write, uint32_t *val);
 
 /* Pending AVIC_EVENT_* bits of a vCPU, taken (cleared) atomically. */
 uint32_t avic_vcpu_take_events(struct vcpu *vcpu, uint8_t *sipi_vector);

@@ -63,6 +63,29 @@ enum avic_access_class {
 
 enum avic_access_class avic_cpu_access_class(unsigned int offset);
 
+/* What the silicon did with an APIC register access other than an ICR write. */
+struct avic_cpu_access {
+	uint32_t exit_code;	/* 0: accelerated, else SVM_EXIT_AVIC_UNACCELERATED_ACCESS */
+	uint64_t exitinfo1;	/* offset in 11:4, bit 32 = write */
+	uint64_t exitinfo2;	/* vector in 31:0: 0, no access here carries one */
+};
+
+/*
+ * A guest access by the vCPU `vmcb` describes to APIC register `offset`
+ * (16-byte aligned, in the 4 KiB APIC page; offsets past the registers
+ * fault): a read fills *val, a write takes it.
+ *   trap class   a read is accelerated from the backing page, no exit; a
+ *                write is stored there whole (reserved bits too), then a
+ *                trap-like exit;
+ *   fault class  nothing is read or stored: a fault-like exit.
+ * Returns 0 with *out filled, -EINVAL for NULL arguments, a bad offset or
+ * a write to ICR (that is avic_cpu_icr_write), -ENODEV when int_ctl has
+ * AVIC_ENABLE clear (not an AVIC access: nothing touched), -EFAULT when
+ * the backing page does not translate.
+ */
+int avic_cpu_apic_access(const struct vmcb_avic_control *vmcb, unsigned int offset, bool write,
+			 uint32_t *val, struct avic_cpu_access *out);
+
 /*
  * The guest on the vCPU that `vmcb` describes wrote `icr` (ICR high << 32
  * | ICR low; destination in 63:32 in x2APIC mode, 63:56 in xAPIC mode).

@@ -765,3 +765,48 @@ TEST(avic_cpu_trap_and_fault_classes)
 	/* EXITINFO1 carries the offset in bits 11:4; low bits don't matter. */
 	ASSERT_EQ(avic_cpu_access_class(0x30C), AVIC_ACCESS_TRAP);
 }
+
+/* Register accesses other than ICR writes: trap class done here, fault class not. */
+TEST(avic_cpu_apic_access_classes)
+{
+	struct vm *vm = vm_new(AVIC_MODEL_XAVIC, 4, false);
+	struct vcpu *a = avic_vcpu_new(vm, 0);
+	const struct vmcb_avic_control *vmcb = &to_avic_vcpu(a)->vmcb;
+	struct vmcb_avic_control off = *vmcb;
+	struct avic_cpu_access r;
+	uint32_t val;
+
+	/* Trap-class read: accelerated from the page, no exit. */
+	set_reg(a, 0xD0, 0x08000000);
+	ASSERT_OK(avic_cpu_apic_access(vmcb, 0xD0, false, &val, &r));
+	ASSERT_EQ(val, 0x08000000);
+	ASSERT_EQ(r.exit_code, 0);
+	/* Trap-class write: stored whole (reserved bits too), then the exit. */
+	val = 0xFFFFFFFF;
+	ASSERT_OK(avic_cpu_apic_access(vmcb, 0x350, true, &val, &r));
+	ASSERT_EQ(reg(a, 0x350), 0xFFFFFFFF);
+	ASSERT_EQ(r.exit_code, 0x402);
+	ASSERT_EQ(r.exitinfo1, (1ULL << 32) | 0x350);
+	ASSERT_EQ(r.exitinfo2, 0);
+	/* Fault class: nothing read or stored. */
+	val = 0x1234;
+	ASSERT_OK(avic_cpu_apic_access(vmcb, 0x80, true, &val, &r));
+	ASSERT_EQ(reg(a, 0x80), 0);
+	ASSERT_EQ(r.exitinfo1, (1ULL << 32) | 0x80);
+	val = 0x1234;
+	ASSERT_OK(avic_cpu_apic_access(vmcb, 0x390, false, &val, &r));
+	ASSERT_EQ(val, 0x1234);
+	ASSERT_EQ(r.exit_code, 0x402);
+	ASSERT_EQ(r.exitinfo1, 0x390);
+	/* Past the registers: a fault too. */
+	ASSERT_OK(avic_cpu_apic_access(vmcb, 0xFF0, false, &val, &r));
+	ASSERT_EQ(r.exitinfo1, 0xFF0);
+	/* Refused: unaligned, outside the page, an ICR write, AVIC off. */
+	ASSERT_EQ(avic_cpu_apic_access(vmcb, 0x84, false, &val, &r), -EINVAL);
+	ASSERT_EQ(avic_cpu_apic_access(vmcb, 0x1000, false, &val, &r), -EINVAL);
+	ASSERT_EQ(avic_cpu_apic_access(vmcb, 0x300, true, &val, &r), -EINVAL);
+	ASSERT_EQ(avic_cpu_apic_access(vmcb, 0x80, false, NULL, &r), -EINVAL);
+	off.int_ctl = 0;
+	ASSERT_EQ(avic_cpu_apic_access(&off, 0x80, false, &val, &r), -ENODEV);
+	vm_destroy(vm);
+}

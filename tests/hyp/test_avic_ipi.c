@@ -305,3 +305,40 @@ TEST(avic_ipi_event_kicks_only_its_target)
 	ASSERT_EQ(k.n[3], 1);
 	vm_destroy(vm);
 }
+
+/* The engines' register path, with AVIC on and off: the same results. */
+TEST(avic_apic_access_on_and_off)
+{
+	for (int inhibit = 0; inhibit < 2; inhibit++) {
+		struct vm *vm = avic_vm_new(AVIC_MODEL_XAVIC, 0, NULL);
+		struct vcpu *s = avic_vcpu_new(vm, 0);
+		void *r = avic_vcpu_backing(s);
+		uint32_t val;
+
+		if (inhibit) {
+			avic_set_inhibit(vm, AVIC_INHIBIT_BLOCKIRQ);
+			ASSERT_OK(vcpu_load(s, 0));	/* AVIC_ENABLE follows at load */
+		}
+		/* Trap write: stored, then sanitized by the hypervisor. */
+		val = 0xFFFFFFFF;
+		ASSERT_OK(avic_apic_access(s, APIC_LVT0, true, &val));
+		ASSERT_EQ(*apic_reg(r, APIC_LVT0), 0x1A7FF | (uint32_t)APIC_LVT_MASKED);
+		/* Fault write: emulated (TPR with PPR). */
+		val = 0x45;
+		ASSERT_OK(avic_apic_access(s, APIC_TASKPRI, true, &val));
+		ASSERT_EQ(*apic_reg(r, APIC_PROCPRI), 0x45);
+		/* Reads, either class. */
+		ASSERT_OK(avic_apic_access(s, APIC_LVR, false, &val));
+		ASSERT_EQ(val, 0x00050014);
+		ASSERT_OK(avic_apic_access(s, APIC_ID, false, &val));
+		ASSERT_EQ(val, 0);
+		/* Past the registers: reads 0, writes dropped. */
+		val = 7;
+		ASSERT_OK(avic_apic_access(s, 0x400, true, &val));
+		ASSERT_EQ(*apic_reg(r, 0x400), 0);
+		/* ICR writes go through avic_icr_write. */
+		ASSERT_EQ(avic_apic_access(s, APIC_ICR, true, &val), -EINVAL);
+		ASSERT_EQ(avic_apic_access(s, 0x88, false, &val), -EINVAL);
+		vm_destroy(vm);
+	}
+}
