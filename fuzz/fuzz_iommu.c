@@ -95,7 +95,7 @@ static void check_irte(uint64_t *irt, uint32_t idx)
 	}
 	{
 		struct vcpu *vcpu = vcpus[s->owner];
-		struct avic_vcpu *v = to_avic_vcpu(vcpu);
+		uint64_t backing_pa = avic_vcpu_backing_pa(vcpu);
 		const struct vshadow *o = &vs[s->owner];
 		bool run = o->loaded && !o->blocking;
 
@@ -103,9 +103,9 @@ static void check_irte(uint64_t *irt, uint32_t idx)
 		      "IRTE %u lo %016llx not valid guest mode", idx, (unsigned long long)lo);
 		CHECK(FIELD_GET(AMD_IRTE_HI_VECTOR, hi) == s->vector, "IRTE %u vector %llu, want %u",
 		      idx, (unsigned long long)FIELD_GET(AMD_IRTE_HI_VECTOR, hi), s->vector);
-		CHECK(amd_irte_backing_pa(hi) == v->backing_pa, "IRTE %u root %llx, backing %llx",
+		CHECK(amd_irte_backing_pa(hi) == backing_pa, "IRTE %u root %llx, backing %llx",
 		      idx, (unsigned long long)amd_irte_backing_pa(hi),
-		      (unsigned long long)v->backing_pa);
+		      (unsigned long long)backing_pa);
 		CHECK(FIELD_GET(AMD_IRTE_LO_GA_TAG, lo) == avic_vcpu_gatag(vcpu),
 		      "IRTE %u tag %llx, vCPU tag %x", idx,
 		      (unsigned long long)FIELD_GET(AMD_IRTE_LO_GA_TAG, lo), avic_vcpu_gatag(vcpu));
@@ -123,7 +123,7 @@ static void check_irte(uint64_t *irt, uint32_t idx)
 
 static bool irr_has(struct vcpu *vcpu, uint8_t vec)
 {
-	return *apic_reg(to_avic_vcpu(vcpu)->backing, APIC_VECTOR_WORD(APIC_IRR, vec)) &
+	return *apic_reg(avic_vcpu_backing(vcpu), APIC_VECTOR_WORD(APIC_IRR, vec)) &
 	       (1U << (vec & 31));
 }
 
@@ -242,7 +242,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 				if (op & 0x10)
 					hi = (hi & ~AMD_IRTE_HI_GA_ROOT_PTR) |
-					     amd_irte_hi_root(to_avic_vcpu(vcpu)->backing_pa);
+					     amd_irte_hi_root(avic_vcpu_backing_pa(vcpu));
 				irt[2 * idx + 1] = hi;
 				irt[2 * idx] = lo;
 				is[idx].clear = false;

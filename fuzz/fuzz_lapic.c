@@ -51,6 +51,7 @@
 #include <vintc/host.h>
 #include <vintc/vm.h>
 
+#include "hyp/avic_priv.h"
 #include "kvm/lapic.h"
 
 #define FUZZ_NAME "fuzz_lapic"

@@ -88,6 +88,53 @@ void *avic_vcpu_backing(struct vcpu *vcpu)
 	return to_avic_vcpu(vcpu)->backing;
 }
 
+uint64_t avic_vcpu_backing_pa(struct vcpu *vcpu)
+{
+	return to_avic_vcpu(vcpu)->backing_pa;
+}
+
+const struct vmcb_avic_control *avic_vcpu_vmcb(struct vcpu *vcpu)
+{
+	return &to_avic_vcpu(vcpu)->vmcb;
+}
+
+bool avic_vcpu_has_table_entry(struct vcpu *vcpu)
+{
+	return to_avic_vcpu(vcpu)->physical_entry_ptr != NULL;
+}
+
+void avic_vm_info(struct vm *vm, struct avic_vm_info *info)
+{
+	struct avic_vm *k = to_avic_vm(vm);
+
+	*info = (struct avic_vm_info){
+		.vm_id = k->vm_id,
+		.ids = k->ids,
+		.physical_table_pa = host_pa(k->physical_table),
+		.physical_entries = k->physical_table ? k->physical_max_id + 1 : 0,
+		.physical_max_id = k->physical_max_id,
+		.logical_table_pa = host_pa(k->logical_table),
+	};
+}
+
+uint64_t avic_vm_physical_entry(struct vm *vm, uint32_t index)
+{
+	struct avic_vm *k = to_avic_vm(vm);
+
+	if (!k->physical_table || index > k->physical_max_id)
+		return 0;
+	return __atomic_load_n(&k->physical_table[index], __ATOMIC_ACQUIRE);
+}
+
+uint32_t avic_vm_logical_entry(struct vm *vm, uint32_t index)
+{
+	struct avic_vm *k = to_avic_vm(vm);
+
+	if (!k->logical_table || index >= AVIC_LOGICAL_TABLE_ENTRIES)
+		return 0;
+	return __atomic_load_n(&k->logical_table[index], __ATOMIC_ACQUIRE);
+}
+
 uint32_t avic_vcpu_gatag(struct vcpu *vcpu)
 {
 	return avic_gatag(to_avic_vm(vcpu->vm)->vm_id, vcpu->vcpu_idx);
@@ -284,9 +331,14 @@ static void avic_vcpu_destroy(struct vcpu *vcpu)
 {
 	struct avic_vcpu *v = to_avic_vcpu(vcpu);
 	struct avic_vm *k = to_avic_vm(vcpu->vm);
+	const struct avic_irte_ops *ops;
 
 	/* No IRTE may keep posting into the backing page freed below. */
-	avic_irte_detach_all(vcpu);
+	host_mutex_lock(&v->ir_list_lock);
+	ops = v->ir_ops;
+	host_mutex_unlock(&v->ir_list_lock);
+	if (ops)
+		ops->detach_all(vcpu);
 	host_mutex_lock(&k->logical_lock);
 	if (v->logical_index >= 0)
 		k->logical_table[v->logical_index] = 0;
@@ -299,6 +351,21 @@ static void avic_vcpu_destroy(struct vcpu *vcpu)
 }
 
 /* ---- load / put / blocking --------------------------------------------- */
+
+/*
+ * ir_list_lock held: the destination, IsRun and GALogIntr the vCPU's
+ * posting IRTEs carry from now on (and attach copies), written through to
+ * them by avic_iommu.c's hook once there are any.
+ */
+static void avic_irte_state_locked(struct avic_vcpu *v, uint32_t dest, bool is_run,
+				   bool ga_log_intr)
+{
+	v->ir_dest = dest;
+	v->ir_is_run = is_run;
+	v->ir_ga_log_intr = ga_log_intr;
+	if (v->ir_ops)
+		v->ir_ops->sync_locked(v);
+}
 
 /* Shadow first, then the one 64-bit store the silicon sees. */
 static void avic_write_entry(struct avic_vcpu *v, uint64_t entry)
@@ -335,7 +402,7 @@ static void __avic_vcpu_load(struct avic_vcpu *v, int cpu)
 		 AVIC_PHYSICAL_ID_ENTRY_IS_RUNNING;
 	avic_write_entry(v, entry);
 	/* Posting IRTEs follow under the same lock: doorbells to this CPU. */
-	avic_irte_update_locked(v, (uint32_t)h, true, false);
+	avic_irte_state_locked(v, (uint32_t)h, true, false);
 	host_mutex_unlock(&v->ir_list_lock);
 }
 
@@ -356,7 +423,7 @@ static void __avic_vcpu_put(struct avic_vcpu *v, bool start_blocking)
 	 * IRTEs: IsRun = 0, keep the destination; a GA log wake-up only for a
 	 * vCPU about to sleep (a preempted one runs again anyway).
 	 */
-	avic_irte_update_locked(v, v->ir_dest, false, start_blocking);
+	avic_irte_state_locked(v, v->ir_dest, false, start_blocking);
 	host_mutex_unlock(&v->ir_list_lock);
 }
 

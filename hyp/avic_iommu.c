@@ -40,6 +40,8 @@
 #include <vintc/amd_iommu.h>
 #include <vintc/avic.h>
 
+#include "avic_priv.h"
+
 /* ---- per-vCPU IRTE list ------------------------------------------------- */
 
 struct avic_irte {
@@ -119,6 +121,14 @@ static void irte_flush(struct amd_iommu *iommu, uint16_t devid)
 	amd_iommu_completion_wait(iommu);
 }
 
+static void irte_sync_all_locked(struct avic_vcpu *v);
+
+/* What hyp/avic.c calls, through the vCPU, without calling this file. */
+static const struct avic_irte_ops irte_ops = {
+	.sync_locked = irte_sync_all_locked,
+	.detach_all = avic_irte_detach_all,
+};
+
 static int irte_attach(struct vcpu *vcpu, struct amd_iommu *iommu, uint16_t devid,
 		       uint64_t *irte, uint8_t vector)
 {
@@ -171,6 +181,8 @@ static int irte_attach(struct vcpu *vcpu, struct amd_iommu *iommu, uint16_t devi
 		irte_sync(v, n);
 		n->next = v->ir_list;
 		v->ir_list = n;
+		/* From now on load, put and destruction reach the list. */
+		v->ir_ops = &irte_ops;
 		host_mutex_unlock(&v->ir_list_lock);
 	}
 	/* Entering guest mode, or a new vector: both cached, so flush. */
@@ -254,12 +266,9 @@ unsigned int avic_irte_count(struct vcpu *vcpu)
 	return nr;
 }
 
-void avic_irte_update_locked(struct avic_vcpu *v, uint32_t dest, bool is_run,
-			     bool ga_log_intr)
+/* Load and put in hyp/avic.c, with ir_list_lock held. */
+static void irte_sync_all_locked(struct avic_vcpu *v)
 {
-	v->ir_dest = dest;
-	v->ir_is_run = is_run;
-	v->ir_ga_log_intr = ga_log_intr;
 	/*
 	 * Destination and tag too, even though the IRTEs are already in
 	 * guest mode: the IOMMU does not cache them, and skipping the rewrite

@@ -120,6 +120,7 @@ struct sim {
 	bool tracing;
 };
 
+/* sim/services.c: what workloads call back into; it calls nothing in sim/. */
 uint64_t sim_now(struct sim *s);
 uint64_t sim_rand(uint64_t *state);
 void sim_trace(struct sim_vcpu *v, enum sim_ev type, uint32_t arg);
@@ -131,6 +132,7 @@ void sim_avic_send(struct sim_vcpu *v, uint64_t icr, const uint32_t *targets, ui
 void sim_stamp(struct sim *s, struct sim_vm *svm, uint32_t target, uint32_t sender);
 void sim_count_sent(struct sim *s, struct sim_vm *svm, uint32_t target, uint32_t sender);
 
+/* sim/workloads.c, sim/storm.c and sim/trace.c, which sim/sim.c calls. */
 const struct sim_workload *sim_find_workload(const char *name);
 extern const struct sim_workload sim_device_storm;
 int sim_trace_write(struct sim *s, const char *path);

@@ -166,7 +166,7 @@ static int cluster_setup(struct sim *s, struct sim_vm *svm)
 		return -EINVAL;		/* 15 clusters of 4 */
 	for (uint32_t i = 0; i < svm->n; i++) {
 		struct vcpu *vcpu = svm->v[i]->vcpu;
-		void *regs = to_avic_vcpu(vcpu)->backing;
+		void *regs = avic_vcpu_backing(vcpu);
 
 		*apic_reg(regs, APIC_DFR) = APIC_DFR_CLUSTER;
 		avic_handle_dfr_update(vcpu);
@@ -408,7 +408,7 @@ static bool churn_cycle(struct sim_device *d)
 	}
 	for (int m = 0; ok && m < 4; m++) {
 		struct avic_cpu_opts o = { .current_host_apic_id = (uint32_t)host_cpu_apic_id(vc[0]->cpu) };
-		void *regs = to_avic_vcpu(vc[1])->backing;
+		void *regs = avic_vcpu_backing(vc[1]);
 
 		__atomic_add_fetch(&s->sent, 1, __ATOMIC_SEQ_CST);
 		avic_icr_write(vc[0], (1ULL << 56) | (0x40 + m), &o, NULL, NULL);
@@ -430,13 +430,13 @@ static bool churn_cycle(struct sim_device *d)
 			ok = false;
 		}
 		vcpu_unblocking(vc[0]);
-		vec = vlapic_accept(to_avic_vcpu(vc[0])->backing);
+		vec = vlapic_accept(avic_vcpu_backing(vc[0]));
 		if (ok && vec != (int)CHURN_VECTOR) {
 			sim_fail(s, "churn: vector %d taken, 0x%x posted", vec, CHURN_VECTOR);
 			ok = false;
 		}
 		if (ok) {
-			vlapic_eoi(to_avic_vcpu(vc[0])->backing);
+			vlapic_eoi(avic_vcpu_backing(vc[0]));
 			__atomic_add_fetch(&s->delivered, 1, __ATOMIC_SEQ_CST);
 		}
 	}

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * hyp/avic.c: the hypervisor side of AMD AVIC.  Per-VM physical and
+ * The hypervisor side of AMD AVIC.  hyp/avic.c: per-VM physical and
  * logical APIC ID tables and a VM ID (GA-tag lookup) made at vCPU
  * pre-creation; per-vCPU backing page and physical-table entry kept in
- * step with load/put/blocking.
+ * step with load/put/blocking.  hyp/avic_exit.c: the exits and the
+ * engines' ICR and register paths.  hyp/avic_iommu.c: IOMMU posted
+ * interrupts and the GA log.
  */
 #ifndef VINTC_AVIC_H
 #define VINTC_AVIC_H
@@ -29,52 +31,11 @@ enum avic_inhibit {
 	AVIC_INHIBIT_NR
 };
 
-struct avic_vm {
-	struct vm vm;
-	struct id_space *ids;
-	uint32_t vm_id;			/* 0: none (not hashed) */
-	uint64_t *physical_table;
-	uint32_t physical_max_id;	/* highest index the table holds */
-	uint32_t *logical_table;
-	struct host_mutex logical_lock;
-	uint64_t inhibits;		/* bit per enum avic_inhibit, atomic */
-};
-
-struct avic_vcpu {
-	struct vcpu vcpu;
-	void *backing;			/* the vAPIC page: APIC registers */
-	uint64_t backing_pa;
-	/* Shadow of the physical-table entry, with the software GA_LOG_INTR. */
-	uint64_t physical_entry;
-	uint64_t *physical_entry_ptr;	/* NULL: ID too big for the table */
-	struct host_mutex ir_list_lock;
-	/*
-	 * IOMMU posted interrupts (hyp/avic_iommu.c), all under ir_list_lock:
-	 * the IRTEs posting to this vCPU, and the destination, IsRun and
-	 * GALogIntr that load/put last gave them (what attach copies).
-	 */
-	struct avic_irte *ir_list;
-	uint32_t ir_dest;
-	bool ir_is_run;
-	bool ir_ga_log_intr;
-	uint32_t ldr, dfr;		/* last values applied to the logical table */
-	int logical_index;		/* -1: no logical-table entry */
-	bool x2apic;
-	uint32_t events;		/* AVIC_EVENT_*, atomic */
-	uint8_t sipi_vector;
-	uint32_t esr_pending;		/* errors since the last ESR write */
-	struct vmcb_avic_control vmcb;
-};
-
-static inline struct avic_vm *to_avic_vm(struct vm *vm)
-{
-	return container_of(vm, struct avic_vm, vm);
-}
-
-static inline struct avic_vcpu *to_avic_vcpu(struct vcpu *vcpu)
-{
-	return container_of(vcpu, struct avic_vcpu, vcpu);
-}
+/*
+ * The backend's per-VM and per-vCPU state is private to hyp/
+ * (hyp/avic_priv.h); the accessors below give engines and tools what they
+ * read of it.
+ */
 
 const char *avic_inhibit_name(enum avic_inhibit reason);
 /* The process-wide 20-bit VM ID space, or NULL if it cannot be made. */
@@ -87,8 +48,33 @@ void avic_clear_inhibit(struct vm *vm, enum avic_inhibit reason);
 uint64_t avic_inhibits(struct vm *vm);
 bool avic_apicv_active(struct vm *vm);
 
+/* The logical APIC ID table: one 4 KiB page of u32 entries. */
+#define AVIC_LOGICAL_TABLE_ENTRIES	1024U
+
+struct avic_vm_info {
+	uint32_t vm_id;			/* 0: none (not hashed, or pre-destroyed) */
+	struct id_space *ids;		/* the space the VM ID comes from */
+	uint64_t physical_table_pa;	/* 0: not allocated yet */
+	uint32_t physical_entries;	/* entries it holds: max ID + 1, 0 without */
+	uint32_t physical_max_id;	/* highest index the table holds */
+	uint64_t logical_table_pa;	/* 0: not allocated yet */
+};
+
+void avic_vm_info(struct vm *vm, struct avic_vm_info *info);
+/*
+ * Entry `index` of the physical (u64) or logical (u32) APIC ID table, as
+ * the silicon reads it; 0 past the end or before the table exists.
+ */
+uint64_t avic_vm_physical_entry(struct vm *vm, uint32_t index);
+uint32_t avic_vm_logical_entry(struct vm *vm, uint32_t index);
+
 /* The vCPU's vAPIC backing page: its APIC registers (<vintc/vlapic.h>). */
 void *avic_vcpu_backing(struct vcpu *vcpu);
+uint64_t avic_vcpu_backing_pa(struct vcpu *vcpu);
+/* The VMCB AVIC fields the silicon model (<vintc/avic_cpu.h>) runs on. */
+const struct vmcb_avic_control *avic_vcpu_vmcb(struct vcpu *vcpu);
+/* False for a vCPU whose ID is above the table's max index (AVIC inhibited). */
+bool avic_vcpu_has_table_entry(struct vcpu *vcpu);
 uint32_t avic_vcpu_gatag(struct vcpu *vcpu);
 /* The entry as the table holds it right now (0 if the vCPU has none). */
 uint64_t avic_vcpu_table_entry(struct vcpu *vcpu);
@@ -111,7 +97,7 @@ int avic_set_x2apic_mode(struct vcpu *vcpu, bool x2apic);
 
 /*
  * Hypervisor or device -> vCPU: set IRR, full barrier, then doorbell a
- * vCPU in guest mode or wake it.
+ * vCPU in guest mode or vcpu_kick() it.
  */
 void avic_deliver(struct vcpu *vcpu, uint8_t vector);
 bool avic_vcpu_has_interrupt(struct vcpu *vcpu);
@@ -257,13 +243,6 @@ void avic_irte_detach(struct vcpu *vcpu, uint64_t *irte);
 void avic_irte_detach_all(struct vcpu *vcpu);
 /* Number of IRTEs attached to the vCPU. */
 unsigned int avic_irte_count(struct vcpu *vcpu);
-
-/*
- * Hooks for hyp/avic.c, called with ir_list_lock held: give every IRTE of
- * the vCPU this destination, IsRun and GALogIntr (and rewrite the tag).
- */
-void avic_irte_update_locked(struct avic_vcpu *v, uint32_t dest, bool is_run,
-			     bool ga_log_intr);
 
 /*
  * The GA log: one 4 KiB, 512-entry log owned by the hypervisor and bound

@@ -330,3 +330,41 @@ TEST(avic_x2apic_mode_drops_logical_entry)
 	ASSERT_EQ(k->logical_table[3], 0x80000001);
 	vm_destroy(vm);
 }
+
+/* The accessors engines and tools use say what the private structs hold. */
+TEST(avic_accessors_match_the_state)
+{
+	struct vm *vm = avic_vm_new(AVIC_MODEL_XAVIC, 4, NULL);
+	struct avic_vm *k = to_avic_vm(vm);
+	struct avic_vm_info info;
+	struct vcpu *a;
+
+	avic_vm_info(vm, &info);
+	ASSERT_EQ(info.vm_id, 0);
+	ASSERT_EQ(info.physical_table_pa, 0);
+	ASSERT_EQ(info.physical_entries, 0);
+	ASSERT_EQ(info.logical_table_pa, 0);
+	ASSERT_EQ(avic_vm_physical_entry(vm, 0), 0);
+	ASSERT_EQ(avic_vm_logical_entry(vm, 0), 0);
+	a = avic_vcpu_new(vm, 2);
+	avic_vm_info(vm, &info);
+	ASSERT_EQ(info.vm_id, k->vm_id);
+	ASSERT(info.vm_id != 0);
+	ASSERT(info.ids == k->ids);
+	ASSERT_EQ(info.physical_table_pa, host_pa(k->physical_table));
+	ASSERT_EQ(info.physical_max_id, 3);
+	ASSERT_EQ(info.physical_entries, 4);
+	ASSERT_EQ(info.logical_table_pa, host_pa(k->logical_table));
+	ASSERT_EQ(avic_vm_physical_entry(vm, 2), k->physical_table[2]);
+	ASSERT(avic_vm_physical_entry(vm, 2) & AVIC_PHYSICAL_ID_ENTRY_VALID);
+	ASSERT_EQ(avic_vm_physical_entry(vm, 4), 0);	/* past the end */
+	*apic_reg(avic_vcpu_backing(a), APIC_LDR) = 0x04000000;
+	avic_handle_ldr_update(a);
+	ASSERT_EQ(avic_vm_logical_entry(vm, 2), 0x80000002);
+	ASSERT_EQ(avic_vm_logical_entry(vm, AVIC_LOGICAL_TABLE_ENTRIES), 0);
+	ASSERT(avic_vcpu_backing(a) == to_avic_vcpu(a)->backing);
+	ASSERT_EQ(avic_vcpu_backing_pa(a), to_avic_vcpu(a)->backing_pa);
+	ASSERT(avic_vcpu_vmcb(a) == &to_avic_vcpu(a)->vmcb);
+	ASSERT(avic_vcpu_has_table_entry(a));
+	vm_destroy(vm);
+}

@@ -5,6 +5,8 @@
 
 #include <vintc/avic.h>
 
+/* The AVIC tests look inside the backend's structs on purpose. */
+#include "hyp/avic_priv.h"
 #include "test.h"
 
 static inline struct vm *avic_vm_new(enum avic_model model, uint32_t max_ids,

@@ -35,26 +35,26 @@ static void count_hit(struct vcpu *vcpu, void *arg)
 /* The VM a retried build produced must be whole and consistent. */
 static void check_vm(struct case_state *cs, struct vm *vm, uint32_t nvcpus, uint64_t site)
 {
-	struct avic_vm *k = to_avic_vm(vm);
+	struct avic_vm_info k;
 
-	if (vm_nr_vcpus(vm) != nvcpus || !k->vm_id || !k->physical_table || !k->logical_table) {
+	avic_vm_info(vm, &k);
+	if (vm_nr_vcpus(vm) != nvcpus || !k.vm_id || !k.physical_table_pa || !k.logical_table_pa) {
 		case_fail(cs, "site %" PRIu64 ": VM incomplete after retry (%u vCPUs, vm_id %u)",
-			  site, vm_nr_vcpus(vm), k->vm_id);
+			  site, vm_nr_vcpus(vm), k.vm_id);
 		return;
 	}
 	for (uint32_t i = 0; i < nvcpus; i++) {
 		struct vcpu *vcpu = vm_get_vcpu(vm, i);
-		struct avic_vcpu *v = to_avic_vcpu(vcpu);
-		uint64_t want = (v->backing_pa & AVIC_PHYSICAL_ID_ENTRY_BACKING_PAGE) |
+		uint64_t want = (avic_vcpu_backing_pa(vcpu) & AVIC_PHYSICAL_ID_ENTRY_BACKING_PAGE) |
 				AVIC_PHYSICAL_ID_ENTRY_VALID |
 				FIELD_PREP(AVIC_PHYSICAL_ID_ENTRY_HOST_PHYSICAL_ID,
 					   host_cpu_apic_id(vcpu->cpu));
 		unsigned int hits = 0;
 
-		if (v->physical_entry_ptr && avic_vcpu_table_entry(vcpu) != want)
+		if (avic_vcpu_has_table_entry(vcpu) && avic_vcpu_table_entry(vcpu) != want)
 			case_fail(cs, "site %" PRIu64 ": vCPU %u entry 0x%016" PRIx64
 				  " != 0x%016" PRIx64, site, i, avic_vcpu_table_entry(vcpu), want);
-		if (avic_ga_tag_resolve(k->ids, avic_vcpu_gatag(vcpu), count_hit, &hits) || hits != 1)
+		if (avic_ga_tag_resolve(k.ids, avic_vcpu_gatag(vcpu), count_hit, &hits) || hits != 1)
 			case_fail(cs, "site %" PRIu64 ": GA tag 0x%08x does not resolve",
 				  site, avic_vcpu_gatag(vcpu));
 	}

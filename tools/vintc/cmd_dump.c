@@ -203,21 +203,6 @@ static int dump_avic_build(const struct dump_opts *o, struct vm **out)
 	return CLI_EXIT_OK;
 }
 
-static uint64_t table_entry(struct avic_vm *k, uint32_t i)
-{
-	return __atomic_load_n(&k->physical_table[i], __ATOMIC_ACQUIRE);
-}
-
-static uint32_t logical_entry(struct avic_vm *k, uint32_t i)
-{
-	return k->logical_table ? __atomic_load_n(&k->logical_table[i], __ATOMIC_ACQUIRE) : 0;
-}
-
-static uint32_t table_entries(struct avic_vm *k)
-{
-	return k->physical_table ? k->physical_max_id + 1 : 0;
-}
-
 static void print_inhibits_json(struct vm *vm)
 {
 	uint64_t inh = avic_inhibits(vm);
@@ -235,26 +220,27 @@ static void print_inhibits_json(struct vm *vm)
 
 static void dump_avic_json(struct vm *vm, const struct dump_opts *o)
 {
-	struct avic_vm *k = to_avic_vm(vm);
+	struct avic_vm_info k;
 	uint32_t n = vm_nr_vcpus(vm);
 
-	printf("{\"vm_id\":%u,\"physical_table\":[", k->vm_id);
-	for (uint32_t i = 0; i < table_entries(k); i++)
-		printf("%s\"0x%016" PRIx64 "\"", i ? "," : "", table_entry(k, i));
+	avic_vm_info(vm, &k);
+	printf("{\"vm_id\":%u,\"physical_table\":[", k.vm_id);
+	for (uint32_t i = 0; i < k.physical_entries; i++)
+		printf("%s\"0x%016" PRIx64 "\"", i ? "," : "", avic_vm_physical_entry(vm, i));
 	fputs("],\"logical_table\":[", stdout);
 	for (uint32_t i = 0; i < DUMP_LOGICAL_ENTRIES; i++)
-		printf("%s\"0x%08x\"", i ? "," : "", logical_entry(k, i));
+		printf("%s\"0x%08x\"", i ? "," : "", avic_vm_logical_entry(vm, i));
 	fputs("],\"ga_tags\":[", stdout);
 	for (uint32_t i = 0; i < n; i++)
 		printf("%s\"0x%08x\"", i ? "," : "", avic_vcpu_gatag(vm_get_vcpu(vm, i)));
 	printf("],\"model\":\"%s\",\"vcpus\":%u,\"max_index\":%u,\"apicv_active\":%s,",
-	       args_model_name(o->model), n, k->physical_max_id,
+	       args_model_name(o->model), n, k.physical_max_id,
 	       avic_apicv_active(vm) ? "true" : "false");
 	print_inhibits_json(vm);
 	fputs(",\"backing_pages\":[", stdout);
 	for (uint32_t i = 0; i < n; i++)
 		printf("%s\"0x%016" PRIx64 "\"", i ? "," : "",
-		       to_avic_vcpu(vm_get_vcpu(vm, i))->backing_pa);
+		       avic_vcpu_backing_pa(vm_get_vcpu(vm, i)));
 	fputs("],\"cpus\":[", stdout);
 	for (uint32_t i = 0; i < n; i++) {
 		struct vcpu *vcpu = vm_get_vcpu(vm, i);
@@ -270,22 +256,23 @@ static void dump_avic_json(struct vm *vm, const struct dump_opts *o)
 
 static void dump_avic_human(struct vm *vm, const struct dump_opts *o)
 {
-	struct avic_vm *k = to_avic_vm(vm);
 	uint32_t n = vm_nr_vcpus(vm), logical_valid = 0, no_entry = 0;
 	uint64_t inh = avic_inhibits(vm);
+	struct avic_vm_info k;
 
+	avic_vm_info(vm, &k);
 	for (uint32_t i = 0; i < DUMP_LOGICAL_ENTRIES; i++)
-		if (logical_entry(k, i) & AVIC_LOGICAL_ID_ENTRY_VALID)
+		if (avic_vm_logical_entry(vm, i) & AVIC_LOGICAL_ID_ENTRY_VALID)
 			logical_valid++;
 	printf("AVIC VM\n");
-	printf("  VM ID           %u\n", k->vm_id);
+	printf("  VM ID           %u\n", k.vm_id);
 	printf("  model           %s (max physical ID 0x%x)\n", args_model_name(o->model),
 	       avic_model_max_id(o->model));
 	printf("  vCPUs           %u\n", n);
 	printf("  max index       %u (physical table: %u entries at PA 0x%" PRIx64 ")\n",
-	       k->physical_max_id, table_entries(k), host_pa(k->physical_table));
+	       k.physical_max_id, k.physical_entries, k.physical_table_pa);
 	printf("  logical table   %u of %u entries valid (PA 0x%" PRIx64 ")\n",
-	       logical_valid, DUMP_LOGICAL_ENTRIES, host_pa(k->logical_table));
+	       logical_valid, DUMP_LOGICAL_ENTRIES, k.logical_table_pa);
 	printf("  IPI virt.       %s\n", o->no_ipiv ? "off (IsRunning only in the shadow)" : "on");
 	printf("  inhibits        ");
 	if (!inh) {
@@ -304,7 +291,6 @@ static void dump_avic_human(struct vm *vm, const struct dump_opts *o)
 	       "table entry", "host ID", "backing PA", "IsRunning", "Valid", "GA tag");
 	for (uint32_t i = 0; i < n; i++) {
 		struct vcpu *vcpu = vm_get_vcpu(vm, i);
-		struct avic_vcpu *v = to_avic_vcpu(vcpu);
 		uint64_t e = avic_vcpu_table_entry(vcpu);
 		char state[32];
 
@@ -314,10 +300,10 @@ static void dump_avic_human(struct vm *vm, const struct dump_opts *o)
 			snprintf(state, sizeof(state), "blocking/CPU%d", vcpu->cpu);
 		else
 			snprintf(state, sizeof(state), "loaded/CPU%d", vcpu->cpu);
-		if (!v->physical_entry_ptr) {
+		if (!avic_vcpu_has_table_entry(vcpu)) {
 			no_entry++;
 			printf("%5u  %-14s %-18s  %7s  0x%016" PRIx64 "  %9s  %5s  0x%08x\n",
-			       vcpu->vcpu_id, state, "(no entry)", "-", v->backing_pa,
+			       vcpu->vcpu_id, state, "(no entry)", "-", avic_vcpu_backing_pa(vcpu),
 			       "-", "-", avic_vcpu_gatag(vcpu));
 			continue;
 		}
@@ -331,7 +317,7 @@ static void dump_avic_human(struct vm *vm, const struct dump_opts *o)
 	}
 	if (no_entry)
 		printf("\n%u vCPU(s) have IDs above max index %u: no table entry.\n",
-		       no_entry, k->physical_max_id);
+		       no_entry, k.physical_max_id);
 }
 
 int cmd_dump_avic(int argc, char **argv)
