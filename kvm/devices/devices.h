@@ -7,7 +7,7 @@
 #ifndef VINTC_KVM_DEVICES_H
 #define VINTC_KVM_DEVICES_H
 
-#include "../vkvm.h"
+#include "vkvm.h"
 
 #define VKVM_DEVICES(X)							\
 	X(pic)			/* 8259 pair: masks kept, never raises */	\
