@@ -260,8 +260,12 @@ int avic_handle_unaccelerated_access(struct vcpu *vcpu, uint64_t exitinfo1, uint
 		return 0;
 	}
 	if (!write) {
-		/* No timer is modelled: the current count reads 0. */
-		*val = off == APIC_TMCCT ? 0 : *apic_reg(v->backing, off);
+		/*
+		 * No timer is modelled: the current count reads 0.  IRR may be
+		 * changing under us (senders, devices, the timer thread).
+		 */
+		*val = off == APIC_TMCCT ? 0 :
+		       __atomic_load_n(apic_reg(v->backing, off), __ATOMIC_ACQUIRE);
 		return 0;
 	}
 	switch (off) {
