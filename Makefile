@@ -98,7 +98,7 @@ deps:
 	$(Q)CC="$(CC)" SAN="$(SAN)" sh tools/deps.sh
 
 # Harnesses (tests, fuzz, bench) may reach private headers by their
-# path from the top (e.g. "hyp/vlapic.h"); the library and CLI may not.
+# path from the top (e.g. "hyp/avic_priv.h"); the library and CLI may not.
 HARNESS_CFLAGS := -I. -Itests -Itests/lib -Ikvm
 $(BUILD)/obj/tests/%.o $(BUILD)/obj/fuzz/%.o $(BUILD)/obj/bench/%.o: ALL_CFLAGS += $(HARNESS_CFLAGS)
 # A folder's subfolders (kvm/devices/) reach the folder's private headers.
