@@ -37,4 +37,15 @@ char *lib_run_smp(const char *name, const char *cmdline, uint32_t timeout_s,
 char *lib_run(const char *name, const char *cmdline, uint32_t timeout_s,
 	      struct vkvm_result *r);
 
+/*
+ * The PASS lines of a guest's output, sorted (APs' lines interleave) and
+ * joined, malloc'ed; the irqchips' known differences count as PASS.
+ */
+char *pass_lines(const char *out);
+/*
+ * Run guest `name` on `cpus` vCPUs under --irqchip=avic and
+ * --irqchip=kernel: both must end with status 1 and the same PASS lines.
+ */
+void both_irqchips(const char *name, const char *cmdline, uint32_t cpus);
+
 #endif
