@@ -43,6 +43,13 @@ static void avic_post_event(struct vcpu *target, uint8_t mode, uint8_t vector)
 
 	switch (mode) {
 	case APIC_DM_NMI:
+		/*
+		 * Counted, not merged into the flag: two NMIs that arrive
+		 * before the engine looks are two NMIs, as KVM's LAPIC queues
+		 * each one.  Which of them the CPU merges (one in service, one
+		 * latched) is for the CPU to decide, not the APIC.
+		 */
+		__atomic_add_fetch(&t->nmis, 1, __ATOMIC_RELAXED);
 		ev = AVIC_EVENT_NMI;
 		break;
 	case APIC_DM_INIT:
@@ -71,6 +78,11 @@ uint32_t avic_vcpu_take_events(struct vcpu *vcpu, uint8_t *sipi_vector)
 	if (sipi_vector)
 		*sipi_vector = READ_ONCE(v->sipi_vector);
 	return ev;
+}
+
+uint32_t avic_vcpu_take_nmis(struct vcpu *vcpu)
+{
+	return __atomic_exchange_n(&to_avic_vcpu(vcpu)->nmis, 0, __ATOMIC_ACQ_REL);
 }
 
 bool avic_vcpu_has_events(struct vcpu *vcpu)

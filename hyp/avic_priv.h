@@ -53,6 +53,7 @@ struct avic_vcpu {
 	int logical_index;		/* -1: no logical-table entry */
 	bool x2apic;
 	uint32_t events;		/* AVIC_EVENT_*, atomic */
+	uint32_t nmis;			/* NMIs posted and not yet taken, atomic */
 	uint8_t sipi_vector;
 	uint32_t esr_pending;		/* errors since the last ESR write */
 	struct vmcb_avic_control vmcb;

@@ -165,12 +165,24 @@ static bool take_events(struct vkvm_cpu *c)
 		c->parked = false;
 		c->wait_sipi = false;
 	}
-	if ((ev & AVIC_EVENT_NMI) && !c->parked) {
-		vkvm_count(&l->st.nmis);
-		vkvm_trace_ev(c->v->trace, VKVM_EV_NMI, 0);
-		if (ioctl(c->fd, KVM_NMI, 0) < 0) {
-			vkvm_fail(c->v, errno, "KVM_NMI");
-			return false;
+	if (ev & AVIC_EVENT_NMI) {
+		/*
+		 * One KVM_NMI per NMI posted, as KVM's LAPIC queues each; KVM
+		 * then keeps what the CPU can hold (one in service, one
+		 * latched), so more than two at once can never be taken and
+		 * are not issued.  A parked vCPU drops them.
+		 */
+		uint32_t n = avic_vcpu_take_nmis(c->vcpu);
+
+		if (c->parked)
+			n = 0;
+		for (uint32_t i = 0; i < n && i < 2; i++) {
+			vkvm_count(&l->st.nmis);
+			vkvm_trace_ev(c->v->trace, VKVM_EV_NMI, 0);
+			if (ioctl(c->fd, KVM_NMI, 0) < 0) {
+				vkvm_fail(c->v, errno, "KVM_NMI");
+				return false;
+			}
 		}
 	}
 	return true;

@@ -180,6 +180,11 @@ int avic_apic_access(struct vcpu *vcpu, unsigned int offset, bool write, uint32_
 /* Pending AVIC_EVENT_* bits of a vCPU, taken (cleared) atomically. */
 uint32_t avic_vcpu_take_events(struct vcpu *vcpu, uint8_t *sipi_vector);
 /*
+ * How many NMIs were posted since the last call (each also sets
+ * AVIC_EVENT_NMI), taken atomically: the engine delivers each one.
+ */
+uint32_t avic_vcpu_take_nmis(struct vcpu *vcpu);
+/*
  * Any AVIC_EVENT_* pending?  An acquire load: a true answer orders the
  * poster's earlier stores (e.g. the SIPI vector) before what the caller
  * reads next.  Does not take the events.
