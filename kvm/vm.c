@@ -182,17 +182,26 @@ static int add_slot(struct vkvm *v, uint32_t slot, uint64_t gpa, uint64_t size, 
  * - --irqchip=avic advertises x2APIC (leaf 1 ECX[21]) and TSC-deadline
  *   (leaf 1 ECX[24]) only when the start-up probe (kvm/probe.c) saw this
  *   kernel hand their MSRs to userspace; otherwise KVM would drop them;
- * - both hide the KVM paravirtual features that assume KVM's own LAPIC
- *   (PV EOI and PV send-IPI in leaf 0x40000001 EAX): under avic KVM has no
- *   LAPIC to back them, and hiding them under kernel keeps the guest on the
- *   same architectural paths in the side-by-side comparison.
+ * - both hide the KVM paravirtual features (leaf 0x40000001 EAX) whose
+ *   MSRs or hypercalls need KVM's own LAPIC: under avic KVM has none and
+ *   refuses their MSRs (#GP) or drops their hypercalls, and hiding them
+ *   under kernel keeps the guest on the same architectural paths in the
+ *   side-by-side comparison.  guests/pvmsr.c writes every PV MSR left.
  */
 #define CPUID_MAX_ENTRIES	256
 #define CPUID_1_ECX_X2APIC	(1U << 21)
 #define CPUID_1_ECX_TSC_DEADLINE (1U << 24)
 #define KVM_CPUID_FEATURES_LEAF	0x40000001U
-#define KVM_PV_EOI_BIT		(1U << 6)	/* KVM_FEATURE_PV_EOI */
-#define KVM_PV_SEND_IPI_BIT	(1U << 11)	/* KVM_FEATURE_PV_SEND_IPI */
+/* KVM_FEATURE_* (Documentation/virt/kvm/x86/cpuid.rst) that need KVM's LAPIC. */
+#define KVM_PV_NEEDS_KVM_LAPIC						\
+	((1U << 4)	/* ASYNC_PF: MSR 0x4b564d02 refused without it */	\
+	 | (1U << 6)	/* PV_EOI: MSR 0x4b564d04, an EOI KVM's LAPIC does */	\
+	 | (1U << 7)	/* PV_UNHALT: KICK_CPU hypercall wakes via KVM's LAPIC */ \
+	 | (1U << 10)	/* ASYNC_PF_VMEXIT: a mode of ASYNC_PF */		\
+	 | (1U << 11)	/* PV_SEND_IPI: SEND_IPI hypercall into KVM's LAPIC */	\
+	 | (1U << 13)	/* PV_SCHED_YIELD: finds the target in KVM's APIC map */ \
+	 | (1U << 14)	/* ASYNC_PF_INT: MSR 0x4b564d06 refused without it */	\
+	 | (1U << 15))	/* MSI_EXT_DEST_ID: no such routing here */
 
 static struct kvm_cpuid2 *cpuid_supported(struct vkvm *v, char *why, size_t why_size)
 {
@@ -231,7 +240,7 @@ static int cpuid_set(struct vkvm *v, struct vkvm_cpu *c, const struct kvm_cpuid2
 			e->edx = c->idx;
 			break;
 		case KVM_CPUID_FEATURES_LEAF:
-			e->eax &= ~(KVM_PV_EOI_BIT | KVM_PV_SEND_IPI_BIT);
+			e->eax &= ~KVM_PV_NEEDS_KVM_LAPIC;
 			break;
 		}
 	}
