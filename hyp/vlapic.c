@@ -228,3 +228,65 @@ void vlapic_x2apic_set_id(void *regs, uint32_t id)
 	reg_write(regs, APIC_ID, id);
 	reg_write(regs, APIC_LDR, vlapic_x2apic_ldr(id));
 }
+
+enum vlapic_mode vlapic_apic_base_mode(uint64_t apic_base)
+{
+	bool en = apic_base & MSR_IA32_APICBASE_ENABLE, extd = apic_base & MSR_IA32_APICBASE_EXTD;
+
+	if (!en)
+		return extd ? VLAPIC_MODE_INVALID : VLAPIC_MODE_DISABLED;
+	return extd ? VLAPIC_MODE_X2APIC : VLAPIC_MODE_XAPIC;
+}
+
+uint64_t vlapic_apic_base_reserved(unsigned int maxphyaddr, bool x2apic_supported)
+{
+	uint64_t rsvd = 0xFFULL | BIT_ULL(9);
+
+	if (maxphyaddr < 64)
+		rsvd |= ~0ULL << maxphyaddr;
+	if (!x2apic_supported)
+		rsvd |= MSR_IA32_APICBASE_EXTD;
+	return rsvd;
+}
+
+int vlapic_apic_base_check(uint64_t old, uint64_t val, bool x2apic_supported,
+			   unsigned int maxphyaddr)
+{
+	enum vlapic_mode from = vlapic_apic_base_mode(old), to = vlapic_apic_base_mode(val);
+
+	/* Rewriting the current value is no transition, whatever it holds. */
+	if (val == old)
+		return 0;
+	if (val & vlapic_apic_base_reserved(maxphyaddr, x2apic_supported))
+		return -EINVAL;
+	if (to == VLAPIC_MODE_INVALID)
+		return -EINVAL;
+	/* SDM 10.12.5.1: x2APIC is left only through disabled, entered only from xAPIC. */
+	if (from == VLAPIC_MODE_X2APIC && to == VLAPIC_MODE_XAPIC)
+		return -EINVAL;
+	if (from == VLAPIC_MODE_DISABLED && to == VLAPIC_MODE_X2APIC)
+		return -EINVAL;
+	return 0;
+}
+
+unsigned int vlapic_apic_base_change(uint64_t old, uint64_t val)
+{
+	enum vlapic_mode from = vlapic_apic_base_mode(old), to = vlapic_apic_base_mode(val);
+	unsigned int what = 0;
+
+	/*
+	 * A disabled APIC has lost its state (SDM 10.4.3: "may return to the
+	 * power-up state"; 10.12.5.1: x2APIC state is not preserved) and takes
+	 * no interrupts, so it comes back on in its power-up state too: both
+	 * edges of EN reset it.
+	 */
+	if ((old ^ val) & MSR_IA32_APICBASE_ENABLE)
+		what |= VLAPIC_BASE_RESET;
+	if (from != VLAPIC_MODE_X2APIC && to == VLAPIC_MODE_X2APIC)
+		what |= VLAPIC_BASE_X2APIC_ON;
+	if (from == VLAPIC_MODE_X2APIC && to != VLAPIC_MODE_X2APIC)
+		what |= VLAPIC_BASE_X2APIC_OFF;
+	if ((old ^ val) & VLAPIC_APIC_BASE_ADDR)
+		what |= VLAPIC_BASE_MOVED;
+	return what;
+}

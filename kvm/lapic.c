@@ -219,32 +219,46 @@ bool vkvm_lapic_mmio_enabled(struct vkvm_lapic *l, uint32_t idx)
 	       MSR_IA32_APICBASE_ENABLE;
 }
 
+int vkvm_lapic_check_base(struct vkvm_lapic *l, uint32_t idx, uint64_t val,
+			  bool x2apic_supported, unsigned int maxphyaddr)
+{
+	return vlapic_apic_base_check(l->apic_base[idx], val, x2apic_supported, maxphyaddr);
+}
+
+uint64_t vkvm_lapic_base(struct vkvm_lapic *l, uint32_t idx)
+{
+	return l->apic_base[idx];
+}
+
 /*
- * KVM validated the transition (reserved bits, EXTD only with CPUID's
- * x2APIC bit, no x2APIC -> xAPIC without disabling first); the model
- * follows it.  Disabling resets the APIC, as on hardware; entering x2APIC
- * mode makes the ID 32 bits wide and the LDR read-only and derived, and
- * switches the AVIC vCPU to x2AVIC mode (logical IDs no longer looked up).
+ * The transition is legal (vkvm_lapic_check_base, or KVM checked it); the
+ * model follows what the shared model says it asks for.  A reset puts the
+ * page back first, so that leaving x2AVIC mode then finds the xAPIC LDR
+ * (0) for the logical table; entering x2APIC makes the ID 32 bits wide and
+ * the LDR read-only and derived, and switches the AVIC vCPU to x2AVIC mode
+ * (logical IDs no longer looked up).  The window moves before anything
+ * else, so that the page is never reachable at a place it has left.
  */
-void vkvm_lapic_set_base(struct vkvm_lapic *l, uint32_t idx, uint64_t apic_base)
+bool vkvm_lapic_set_base(struct vkvm_lapic *l, uint32_t idx, uint64_t apic_base)
 {
 	uint64_t old = l->apic_base[idx];
+	unsigned int what = vlapic_apic_base_change(old, apic_base);
 
-	if (old == apic_base)
-		return;
 	l->apic_base[idx] = apic_base;
-	if (!(apic_base & MSR_IA32_APICBASE_ENABLE)) {
-		if (old & MSR_IA32_APICBASE_EXTD)
-			(void)avic_set_x2apic_mode(l->vcpus[idx], false);
+	if ((what & VLAPIC_BASE_MOVED) && l->move)
+		l->move(l->move_opaque, idx, old & VLAPIC_APIC_BASE_ADDR,
+			apic_base & VLAPIC_APIC_BASE_ADDR);
+	if (what & VLAPIC_BASE_RESET)
 		vkvm_lapic_reset(l, idx);
-		return;
-	}
-	if ((apic_base & MSR_IA32_APICBASE_EXTD) && !(old & MSR_IA32_APICBASE_EXTD)) {
+	if (what & VLAPIC_BASE_X2APIC_OFF)
+		(void)avic_set_x2apic_mode(l->vcpus[idx], false);
+	if (what & VLAPIC_BASE_X2APIC_ON) {
 		pthread_mutex_lock(&l->timer_lock);
 		vlapic_x2apic_set_id(vkvm_lapic_regs(l, idx), idx);
 		pthread_mutex_unlock(&l->timer_lock);
 		(void)avic_set_x2apic_mode(l->vcpus[idx], true);
 	}
+	return what & VLAPIC_BASE_RESET;
 }
 
 int vkvm_lapic_msr(struct vkvm_lapic *l, uint32_t idx, uint32_t msr, bool write,

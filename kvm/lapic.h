@@ -65,11 +65,22 @@ struct vkvm_lapic {
 	struct vkvm_timer timers[VKVM_MAX_CPUS];
 
 	/*
-	 * IA32_APIC_BASE as KVM last reported it (run->apic_base): EN and
-	 * EXTD decide between xAPIC MMIO, x2APIC MSRs and a disabled APIC.
-	 * Written and read by vCPU idx's own thread only.
+	 * IA32_APIC_BASE of each vCPU: EN and EXTD decide between xAPIC
+	 * MMIO, x2APIC MSRs and a disabled APIC; bits 51:12 place the xAPIC
+	 * page.  The guest's WRMSR when the MSR filter routes 0x1B here
+	 * (vkvm_lapic_check_base, then vkvm_lapic_set_base), else what KVM
+	 * last reported (run->apic_base).  Written and read by vCPU idx's own
+	 * thread only.
 	 */
 	uint64_t apic_base[VKVM_MAX_CPUS];
+	/*
+	 * vCPU idx's xAPIC page moved from old_page to new_page (page
+	 * addresses, EN aside): the runner moves its MMIO window.  On vCPU
+	 * idx's own thread; NULL: nothing to move.  Set before any vCPU
+	 * thread starts.
+	 */
+	void (*move)(void *move_opaque, uint32_t idx, uint64_t old_page, uint64_t new_page);
+	void *move_opaque;
 };
 
 /* The VM and nr vCPUs, each with a reset APIC; -errno and why on failure. */
@@ -103,8 +114,19 @@ int vkvm_lapic_msr(struct vkvm_lapic *l, uint32_t idx, uint32_t msr, bool write,
  */
 void vkvm_lapic_tsc_deadline(struct vkvm_lapic *l, uint32_t idx, bool write, uint64_t *val,
 			     uint64_t guest_tsc, uint64_t tsc_khz);
-/* IA32_APIC_BASE as KVM reports it after an exit: follow EN and EXTD. */
-void vkvm_lapic_set_base(struct vkvm_lapic *l, uint32_t idx, uint64_t apic_base);
+/*
+ * IA32_APIC_BASE.  check: may the guest write val (vlapic_apic_base_check
+ * with the guest's CPUID: x2APIC advertised, MAXPHYADDR)?  0, or -EINVAL
+ * for #GP.  set: the APIC follows a legal value (the guest's checked
+ * write, or what KVM reports after an exit): EN changing resets it to its
+ * power-up state with its AVIC backing page (x2AVIC off, xAPIC ID),
+ * entering x2APIC widens the ID, and a new address moves the window.
+ * Returns true when it reset the APIC (TPR is 0 now: mirror CR8).
+ */
+int vkvm_lapic_check_base(struct vkvm_lapic *l, uint32_t idx, uint64_t val,
+			  bool x2apic_supported, unsigned int maxphyaddr);
+bool vkvm_lapic_set_base(struct vkvm_lapic *l, uint32_t idx, uint64_t apic_base);
+uint64_t vkvm_lapic_base(struct vkvm_lapic *l, uint32_t idx);
 /* The xAPIC page answers (EN = 1, EXTD = 0); otherwise MMIO is unbacked. */
 bool vkvm_lapic_mmio_enabled(struct vkvm_lapic *l, uint32_t idx);
 bool vkvm_lapic_x2apic(struct vkvm_lapic *l, uint32_t idx);

@@ -369,6 +369,7 @@ static void collect(struct vkvm *v, struct vkvm_result *r)
 		vkvm_lapic_stats(&v->lapic, &r->apic);
 	r->x2apic = v->kernel_chip || v->msrs.x2apic;
 	r->tsc_deadline = v->kernel_chip || v->msrs.tsc_deadline;
+	r->apic_base_msr = v->kernel_chip || v->msrs.apic_base;
 }
 
 static void trace_finish(struct vkvm *v, struct vkvm_trace *trace, const char *path)

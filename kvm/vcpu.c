@@ -335,6 +335,13 @@ static bool handle_msr(struct vkvm_cpu *c)
 	} else if (c->v->lapic_ready && msr == VKVM_MSR_TSC_DEADLINE && c->v->msrs.tsc_deadline) {
 		vkvm_lapic_tsc_deadline(l, c->idx, write, &val, guest_tsc(c), c->v->tsc_khz);
 		ret = 0;
+	} else if (c->v->lapic_ready && msr == MSR_IA32_APICBASE && c->v->msrs.apic_base) {
+		ret = write ? vkvm_vm_write_apic_base(c, val) : 0;
+		val = vkvm_lapic_base(l, c->idx);
+		if (ret < 0 && ret != -EINVAL) {
+			vkvm_fail(c->v, -ret, "KVM_SET_MSRS (IA32_APIC_BASE)");
+			return false;
+		}
 	}
 	if (ret < 0) {
 		vkvm_count(&c->v->r->msr_gp);
@@ -541,9 +548,14 @@ static void cpu_loop(struct vkvm_cpu *c)
 			return;
 		if (!ret)
 			continue;
-		/* KVM stored the guest's CR8 and APIC base on exit: the APIC follows. */
-		vkvm_lapic_set_base(&v->lapic, c->idx, run->apic_base);
+		/*
+		 * KVM stored the guest's CR8 on exit, and its APIC base when
+		 * no MSR filter brings the guest's writes here: the APIC
+		 * follows (a reset by the base last: TPR 0, CR8 with it).
+		 */
 		vkvm_lapic_set_cr8(&v->lapic, c->idx, run->cr8);
+		if (!v->msrs.apic_base && vkvm_lapic_set_base(&v->lapic, c->idx, run->apic_base))
+			run->cr8 = vkvm_lapic_cr8(&v->lapic, c->idx);
 		if (!handle_exit(c))
 			return;
 	}

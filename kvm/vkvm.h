@@ -119,6 +119,8 @@ int vkvm_vm_setup_bsp(struct vkvm_cpu *c, const struct mboot_layout *lay, char *
 		      size_t why_size);
 /* STARTUP vector V: real mode at V << 8 : 0, as after INIT.  0 or -errno. */
 int vkvm_vm_start_ap(struct vkvm_cpu *c, uint8_t vector);
+/* A guest WRMSR of IA32_APIC_BASE (the MSR filter's): 0, -EINVAL (#GP), or -errno. */
+int vkvm_vm_write_apic_base(struct vkvm_cpu *c, uint64_t val);
 void vkvm_vm_destroy(struct vkvm *v);
 
 /* vcpu.c */

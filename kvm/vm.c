@@ -275,6 +275,40 @@ static int set_apic_base(struct vkvm_cpu *c, char *why, size_t why_size)
 	return 0;
 }
 
+/*
+ * A guest WRMSR of IA32_APIC_BASE, routed here by the MSR filter (KVM
+ * never sees it).  The model decides (#GP: -EINVAL); then KVM's copy
+ * follows, host-initiated, so that CPUID.1:EDX[9] keeps tracking EN and
+ * run->apic_base agrees (KVM refusing it is a #GP as well, before the
+ * model moved); then the userspace APIC, and CR8 after a reset.  Other
+ * -errno: KVM_SET_MSRS failed.
+ */
+int vkvm_vm_write_apic_base(struct vkvm_cpu *c, uint64_t val)
+{
+	struct vkvm_lapic *l = &c->v->lapic;
+	union {
+		struct kvm_msrs h;
+		uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+	} m;
+	int ret = vkvm_lapic_check_base(l, c->idx, val, c->v->msrs.x2apic,
+					c->v->msrs.maxphyaddr);
+
+	if (ret)
+		return ret;
+	memset(&m, 0, sizeof(m));
+	m.h.nmsrs = 1;
+	m.h.entries[0].index = MSR_IA32_APICBASE;
+	m.h.entries[0].data = val;
+	ret = ioctl(c->fd, KVM_SET_MSRS, &m);
+	if (ret < 0)
+		return -errno;
+	if (ret != 1)
+		return -EINVAL;
+	if (vkvm_lapic_set_base(l, c->idx, val))
+		c->run->cr8 = vkvm_lapic_cr8(l, c->idx);
+	return 0;
+}
+
 int vkvm_vm_create(struct vkvm *v, char *why, size_t why_size)
 {
 	struct kvm_cpuid2 *sup, *cpuid;
@@ -317,7 +351,8 @@ int vkvm_vm_create(struct vkvm *v, char *why, size_t why_size)
 	 */
 	if (!v->kernel_chip) {
 		(void)vkvm_msr_probe(&v->msrs);
-		if ((v->msrs.x2apic || v->msrs.tsc_deadline) && vkvm_msr_exits_enable(v->vm_fd))
+		if ((v->msrs.x2apic || v->msrs.tsc_deadline || v->msrs.apic_base) &&
+		    vkvm_msr_exits_enable(v->vm_fd, &v->msrs))
 			memset(&v->msrs, 0, sizeof(v->msrs));
 	}
 	size = ioctl(v->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);

@@ -142,6 +142,12 @@ struct vkvm_result {
 	enum vkvm_irqchip irqchip;
 	/* Advertised in CPUID (always with the kernel irqchip; avic: probed). */
 	bool x2apic, tsc_deadline;
+	/*
+	 * IA32_APIC_BASE writes reach the APIC as they happen (kernel: KVM's
+	 * LAPIC; avic: the MSR filter, probed); false: the userspace APIC
+	 * follows KVM's copy at the next exit.
+	 */
+	bool apic_base_msr;
 	struct vkvm_apic_stats apic;	/* all zero with VKVM_IRQCHIP_KERNEL */
 	struct mboot_layout layout;
 };

@@ -88,4 +88,42 @@ uint32_t vlapic_x2apic_ldr(uint32_t id);
 /* Entering x2APIC mode: the 32-bit ID and the read-only LDR derived from it. */
 void vlapic_x2apic_set_id(void *regs, uint32_t id);
 
+/*
+ * IA32_APIC_BASE (MSR 0x1B; SDM vol. 3 10.4.4 and 10.12.5, vol. 4 table
+ * 2-2): EN and EXTD make one of three states, and EXTD without EN is no
+ * state at all.  Bits 51:12 (up to MAXPHYADDR) place the xAPIC page; the
+ * BSP flag (bit 8) is R/W, as the SDM's MSR table has it and KVM keeps it.
+ */
+#define VLAPIC_APIC_BASE_DEFAULT	0xFEE00000ULL
+#define VLAPIC_APIC_BASE_ADDR		(~0xFFFULL)
+
+enum vlapic_mode {
+	VLAPIC_MODE_DISABLED,		/* EN = 0, EXTD = 0 */
+	VLAPIC_MODE_INVALID,		/* EN = 0, EXTD = 1 */
+	VLAPIC_MODE_XAPIC,		/* EN = 1, EXTD = 0 */
+	VLAPIC_MODE_X2APIC,		/* EN = 1, EXTD = 1 */
+};
+
+enum vlapic_mode vlapic_apic_base_mode(uint64_t apic_base);
+/*
+ * The bits no WRMSR may set: 7:0, 9, MAXPHYADDR..63, and EXTD unless
+ * CPUID.1:ECX[21] advertises x2APIC.  maxphyaddr >= 64 reserves no high bit.
+ */
+uint64_t vlapic_apic_base_reserved(unsigned int maxphyaddr, bool x2apic_supported);
+/*
+ * A guest WRMSR of val over old: 0 if legal, -EINVAL if the architecture
+ * raises #GP (a reserved bit; EXTD without EN; x2APIC -> xAPIC and
+ * disabled -> x2APIC, which must go through disabled and xAPIC).  A write
+ * of the value already there is always legal (no transition).
+ */
+int vlapic_apic_base_check(uint64_t old, uint64_t val, bool x2apic_supported,
+			   unsigned int maxphyaddr);
+
+/* What a legal change of IA32_APIC_BASE from old to val asks of the APIC. */
+#define VLAPIC_BASE_RESET	(1U << 0)	/* EN changed: the power-up state */
+#define VLAPIC_BASE_X2APIC_ON	(1U << 1)	/* entered x2APIC: 32-bit ID, derived LDR */
+#define VLAPIC_BASE_X2APIC_OFF	(1U << 2)	/* left x2APIC (to disabled) */
+#define VLAPIC_BASE_MOVED	(1U << 3)	/* the xAPIC page's address changed */
+unsigned int vlapic_apic_base_change(uint64_t old, uint64_t val);
+
 #endif
