@@ -11,6 +11,10 @@
  *   bit 7      4 GiB of RAM instead (a sparse mapping; kernels whose
  *              segments add up to more than 64 MiB are skipped), where
  *              32-bit truncation of addresses can show
+ * The image's last byte (it stays part of the image) also picks the
+ * image name, argv[0] of the command line: bits 1:0 none, "k.elf", "",
+ * 20000 'n's (with the 3000-byte command line that still fits: the
+ * strings area's count includes the name, the space and the NUL).
  *
  * Invariants (abort on violation):
  *   - the result is 0, -ENOEXEC, -ERANGE, -E2BIG or -EINVAL; `why` is a
@@ -22,7 +26,7 @@
  *     highest segment end; modules page-aligned, at or above 1 MiB and
  *     kernel_end, in RAM, off the APIC page, holding their bytes; the info
  *     block's flags, memory sizes (mem_upper stops at the APIC page),
- *     command line, module list and memory map (contiguous, RAM never over
+ *     command line ("NAME ARGS" with a name), module list and memory map (contiguous, RAM never over
  *     the APIC page, all RAM listed) as the header documents; and every RAM
  *     byte outside the segments, modules and loader area unchanged (not
  *     checked with 4 GiB of RAM, whose untouched pages read 0, nor is RAM
@@ -46,7 +50,7 @@
 #define FILL		0xA5
 
 static uint8_t *ram, *modbuf, *big_ram;	/* big_ram: MBOOT_MAX_RAM, sparse */
-static char long_a[3001], long_b[30001];
+static char long_a[3001], long_b[30001], long_n[20001];
 
 
 static uint32_t rd32(const uint8_t *p)
@@ -182,18 +186,26 @@ static void check_success(const struct mboot_params *p, uint8_t *mem, uint64_t r
 			MBOOT_INFO_LOADER_NAME)) ==
 	      (MBOOT_INFO_MEM | MBOOT_INFO_MODS | MBOOT_INFO_MMAP | MBOOT_INFO_LOADER_NAME),
 	      "info flags 0x%x", flags);
-	CHECK(!!(flags & MBOOT_INFO_CMDLINE) == !!p->cmdline, "CMDLINE flag");
+	CHECK(!!(flags & MBOOT_INFO_CMDLINE) == (p->cmdline || p->image_name), "CMDLINE flag");
 	CHECK(rd32(info + MBOOT_INFO_MEM_LOWER) == 640, "mem_lower");
 	/* Upper memory: from 1 MiB up to RAM's end or the APIC page, whichever is first. */
 	CHECK(rd32(info + MBOOT_INFO_MEM_UPPER) ==
 	      ((ram_size < MBOOT_APIC_PAGE ? ram_size : MBOOT_APIC_PAGE) - MBOOT_HIGH_MEM_START) / 1024,
 	      "mem_upper");
-	if (p->cmdline) {
+	if (p->cmdline || p->image_name) {
 		uint32_t a = rd32(info + MBOOT_INFO_CMDLINE_OFF);
+		const char *args = p->cmdline ? p->cmdline : "";
+		const char *got = (const char *)mem + a;
+		size_t nl = p->image_name ? strlen(p->image_name) : 0;
 
-		CHECK(a >= MBOOT_STRINGS_ADDR && a + strlen(p->cmdline) < MBOOT_AREA_END,
+		CHECK(a >= MBOOT_STRINGS_ADDR && a + strlen(got) < MBOOT_AREA_END,
 		      "cmdline at 0x%x", a);
-		CHECK(!strcmp((const char *)mem + a, p->cmdline), "cmdline text");
+		/* "NAME ARGS" with a name (QEMU's "%s %s"), ARGS alone without. */
+		if (p->image_name)
+			CHECK(!strncmp(got, p->image_name, nl) && got[nl] == ' ' &&
+			      !strcmp(got + nl + 1, args), "cmdline text with the image name");
+		else
+			CHECK(!strcmp(got, args), "cmdline text");
 	}
 	CHECK(rd32(info + MBOOT_INFO_MODS_COUNT) == p->nr_mods, "mods_count");
 	CHECK(rd32(info + MBOOT_INFO_MODS_ADDR) == MBOOT_MODS_ADDR, "mods_addr");
@@ -288,6 +300,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		memset(long_a, 'a', sizeof(long_a) - 1);
 		memset(long_b, 'b', sizeof(long_b) - 1);
+		memset(long_n, 'n', sizeof(long_n) - 1);
 	}
 	if (!size)
 		return 0;
@@ -301,6 +314,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			return 0;
 		ram_size = MBOOT_MAX_RAM;
 		mem = big_ram;
+	}
+	switch (size >= 2 ? data[size - 2] & 3 : 0) {
+	case 1: p.image_name = "k.elf"; break;
+	case 2: p.image_name = ""; break;
+	case 3: p.image_name = long_n; break;
+	default: break;
 	}
 	switch ((opt >> 1) & 3) {
 	case 1: p.cmdline = "console=ttyS0"; break;

@@ -273,8 +273,12 @@ static int check_strings(struct loader *l, const struct mboot_params *p)
 {
 	uint64_t need = sizeof(LOADER_NAME);
 
+	if (p->image_name)
+		need += strlen(p->image_name) + 1;	/* the name and a space */
 	if (p->cmdline)
-		need += strlen(p->cmdline) + 1;
+		need += strlen(p->cmdline);
+	if (p->image_name || p->cmdline)
+		need++;
 	for (unsigned int i = 0; i < p->nr_mods; i++)
 		need += (p->mods[i].string ? strlen(p->mods[i].string) : 0) + 1;
 	if (need > MBOOT_AREA_END - MBOOT_STRINGS_ADDR)
@@ -290,6 +294,22 @@ static uint32_t put_string(uint8_t *ram, uint32_t *at, const char *s)
 
 	memcpy(ram + addr, s, n);
 	*at += (uint32_t)n;
+	return addr;
+}
+
+/* "IMAGE_NAME CMDLINE", as QEMU's "%s %s"; cmdline alone without a name. */
+static uint32_t put_cmdline(uint8_t *ram, uint32_t *at, const struct mboot_params *p)
+{
+	uint32_t addr = *at;
+	size_t n;
+
+	if (!p->image_name)
+		return put_string(ram, at, p->cmdline);
+	n = strlen(p->image_name);
+	memcpy(ram + addr, p->image_name, n);
+	ram[addr + n] = ' ';
+	*at += (uint32_t)n + 1;
+	put_string(ram, at, p->cmdline ? p->cmdline : "");
 	return addr;
 }
 
@@ -318,10 +338,9 @@ static void write_info(uint8_t *ram, uint64_t ram_size, const struct mboot_param
 	wr32(ram, MBOOT_INFO_ADDR + MBOOT_INFO_MEM_LOWER, MBOOT_LOW_MEM_END / 1024);
 	wr32(ram, MBOOT_INFO_ADDR + MBOOT_INFO_MEM_UPPER,
 	     (uint32_t)((upper_end - MBOOT_HIGH_MEM_START) / 1024));
-	if (p->cmdline) {
+	if (p->image_name || p->cmdline) {
 		flags |= MBOOT_INFO_CMDLINE;
-		wr32(ram, MBOOT_INFO_ADDR + MBOOT_INFO_CMDLINE_OFF,
-		     put_string(ram, &str, p->cmdline));
+		wr32(ram, MBOOT_INFO_ADDR + MBOOT_INFO_CMDLINE_OFF, put_cmdline(ram, &str, p));
 	}
 	wr32(ram, MBOOT_INFO_ADDR + MBOOT_INFO_MODS_COUNT, lay->nr_mods);
 	wr32(ram, MBOOT_INFO_ADDR + MBOOT_INFO_MODS_ADDR, MBOOT_MODS_ADDR);

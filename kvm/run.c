@@ -6,6 +6,12 @@
  * down.  The run ends at the first end any thread records (vkvm_end);
  * stop_all() then brings every vCPU thread home.
  *
+ * A guest reset (vkvm_reset) ends one boot: the machine is torn down
+ * whole and built again from the options, which is what puts every vCPU,
+ * the APICs, the devices and RAM back in their reset state without a
+ * second copy of each one's reset rules.  The result's counters add up
+ * over the boots; the timeout's deadline is the first boot's.
+ *
  * No in-kernel irqchip under --irqchip=avic: the local APICs are vintc's
  * AVIC model (kvm/lapic.c).  Under --irqchip=kernel the same machine runs
  * on KVM's own LAPIC, for comparison: KVM_CREATE_IRQCHIP, no AVIC model,
@@ -28,7 +34,7 @@ void vkvm_default_opts(struct vkvm_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->ram_mib = 64;
-	o->timeout_s = 10;
+	o->timeout_s = 0;	/* none, as QEMU */
 	o->out_fd = STDOUT_FILENO;
 	o->nr_cpus = 1;
 	o->irqchip = VKVM_IRQCHIP_AVIC;
@@ -40,7 +46,7 @@ const char *vkvm_end_name(enum vkvm_end end)
 	static const char *const names[VKVM_NR_ENDS] = {
 		[VKVM_END_DEBUG_EXIT] = "debug-exit", [VKVM_END_HALT] = "halt",
 		[VKVM_END_SHUTDOWN] = "shutdown", [VKVM_END_FAILURE] = "failure",
-		[VKVM_END_TIMEOUT] = "timeout",
+		[VKVM_END_TIMEOUT] = "timeout", [VKVM_END_RESET] = "reset",
 	};
 
 	return (unsigned int)end < VKVM_NR_ENDS ? names[end] : "?";
@@ -81,8 +87,10 @@ struct run_timeout {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool started, done;
+	bool armed;			/* deadline set: at the first boot's start */
 	uint32_t seconds;
-	struct vkvm *v;
+	struct timespec deadline;	/* CLOCK_MONOTONIC */
+	struct vkvm *v;			/* the machine of the current boot */
 };
 
 /*
@@ -122,6 +130,11 @@ void vkvm_end(struct vkvm *v, enum vkvm_end end, int status, const char *fmt, ..
 	stop_all(v);
 }
 
+void vkvm_reset(struct vkvm *v, const char *how)
+{
+	vkvm_end(v, VKVM_END_RESET, VKVM_STATUS_RESET, "guest reset the machine (%s)", how);
+}
+
 void vkvm_fail(struct vkvm *v, int err, const char *what)
 {
 	pthread_mutex_lock(&v->end_lock);
@@ -137,14 +150,12 @@ void vkvm_fail(struct vkvm *v, int err, const char *what)
 static void *timeout_main(void *arg)
 {
 	struct run_timeout *t = arg;
-	struct timespec deadline;
 	bool fire = false;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += t->seconds;
+	/* A deadline already past (a reboot after it) fires at once. */
 	pthread_mutex_lock(&t->lock);
 	while (!t->done) {
-		if (pthread_cond_timedwait(&t->cond, &t->lock, &deadline) == ETIMEDOUT) {
+		if (pthread_cond_timedwait(&t->cond, &t->lock, &t->deadline) == ETIMEDOUT) {
 			fire = true;
 			break;
 		}
@@ -156,12 +167,11 @@ static void *timeout_main(void *arg)
 	return NULL;
 }
 
-static void timeout_init(struct run_timeout *t, struct vkvm *v, uint32_t seconds)
+static void timeout_init(struct run_timeout *t, uint32_t seconds)
 {
 	pthread_condattr_t cattr;
 
 	memset(t, 0, sizeof(*t));
-	t->v = v;
 	t->seconds = seconds;
 	pthread_mutex_init(&t->lock, NULL);
 	/* The deadline is on CLOCK_MONOTONIC: wall-clock jumps must not matter. */
@@ -171,12 +181,20 @@ static void timeout_init(struct run_timeout *t, struct vkvm *v, uint32_t seconds
 	pthread_condattr_destroy(&cattr);
 }
 
-static int timeout_start(struct run_timeout *t)
+/* For this boot's machine; the deadline is set once, at the first boot. */
+static int timeout_start(struct run_timeout *t, struct vkvm *v)
 {
 	int ret;
 
 	if (!t->seconds)
 		return 0;
+	if (!t->armed) {
+		clock_gettime(CLOCK_MONOTONIC, &t->deadline);
+		t->deadline.tv_sec += t->seconds;
+		t->armed = true;
+	}
+	t->v = v;
+	t->done = false;
 	ret = pthread_create(&t->thread, NULL, timeout_main, t);
 	if (ret)
 		return -ret;
@@ -288,7 +306,10 @@ static int machine_load(struct vkvm *v, const struct vkvm_opts *o, struct vkvm_t
 	if (ret)
 		return ret;
 	v->lay = &v->r->layout;
-	if (o->trace_path) {
+	/* One trace for every boot: its tracks go on across reboots. */
+	if (o->trace_path && trace->tracks) {
+		v->trace = trace;
+	} else if (o->trace_path) {
 		FILE *f = fopen(o->trace_path, "w");
 
 		if (!f) {
@@ -336,7 +357,7 @@ static void machine_run(struct vkvm *v, struct run_timeout *timeout)
 {
 	double start = (double)host_now_ns() / 1e9;
 	uint32_t started = 0;
-	int ret = timeout_start(timeout);
+	int ret = timeout_start(timeout, v);
 
 	if (ret) {
 		vkvm_fail(v, -ret, "cannot start the timeout thread");
@@ -351,41 +372,92 @@ static void machine_run(struct vkvm *v, struct run_timeout *timeout)
 	}
 	for (uint32_t i = 0; i < started; i++)
 		pthread_join(v->threads[i], NULL);
-	v->r->seconds = (double)host_now_ns() / 1e9 - start;
+	v->r->seconds += (double)host_now_ns() / 1e9 - start;
 	/* No expiry may kick a vCPU thread that is gone. */
 	if (v->lapic_ready)
 		vkvm_lapic_timer_stop(&v->lapic);
 	timeout_stop(timeout);
 }
 
+/* Every field of struct vkvm_apic_stats is a uint64_t counter. */
+static void apic_stats_add(struct vkvm_apic_stats *sum, const struct vkvm_apic_stats *boot)
+{
+	uint64_t *d = (uint64_t *)sum;
+	const uint64_t *s = (const uint64_t *)boot;
+
+	_Static_assert(sizeof(*sum) % sizeof(uint64_t) == 0, "counters only");
+	for (size_t i = 0; i < sizeof(*sum) / sizeof(uint64_t); i++)
+		d[i] += s[i];
+}
+
+/* This boot's counters, added to the run's. */
 static void collect(struct vkvm *v, struct vkvm_result *r)
 {
+	struct vkvm_apic_stats boot;
+
 	for (uint32_t i = 0; i < v->nr; i++) {
 		for (unsigned int e = 0; e < VKVM_NR_EXIT_REASONS; e++)
 			r->exits[e] += v->cpus[i].exits[e];
 		r->exits_other += v->cpus[i].exits_other;
 	}
-	if (v->lapic_ready)
-		vkvm_lapic_stats(&v->lapic, &r->apic);
+	if (v->lapic_ready) {
+		vkvm_lapic_stats(&v->lapic, &boot);
+		apic_stats_add(&r->apic, &boot);
+	}
 	r->x2apic = v->kernel_chip || v->msrs.x2apic;
 	r->tsc_deadline = v->kernel_chip || v->msrs.tsc_deadline;
 	r->apic_base_msr = v->kernel_chip || v->msrs.apic_base;
 }
 
-static void trace_finish(struct vkvm *v, struct vkvm_trace *trace, const char *path)
+static int trace_finish(struct vkvm_result *r, struct vkvm_trace *trace,
+			const struct vkvm_opts *o, char *why, size_t why_size)
 {
 	int ret;
 
 	for (uint32_t i = 0; i < trace->nr_tracks; i++) {
-		v->r->trace_events += trace->tracks[i].n;
-		v->r->trace_dropped += trace->tracks[i].dropped;
+		r->trace_events += trace->tracks[i].n;
+		r->trace_dropped += trace->tracks[i].dropped;
 	}
-	ret = vkvm_trace_write(trace, path, v->kernel_chip ? "kernel" : "avic");
-	if (ret && !v->err) {
-		v->err = ret;
-		snprintf(v->why, sizeof(v->why), "cannot write the trace %s: %s", path,
-			 strerror(-ret));
+	ret = vkvm_trace_write(trace, o->trace_path,
+			       o->irqchip == VKVM_IRQCHIP_KERNEL ? "kernel" : "avic");
+	if (ret)
+		return vkvm_say(why, why_size, ret, "cannot write the trace %s: %s",
+				o->trace_path, strerror(-ret));
+	return 0;
+}
+
+/* One boot of the machine, from nothing to torn down; *stage as it got. */
+static int boot(const struct vkvm_opts *o, struct vkvm_result *r, struct vkvm_trace *trace,
+		struct run_timeout *timeout, enum vkvm_stage *stage, char *why, size_t why_size)
+{
+	struct vkvm *v = machine_new(o, r);
+	sigset_t saved;
+	int ret;
+
+	*stage = VKVM_STAGE_LOAD;
+	if (!v)
+		return vkvm_say(why, why_size, -ENOMEM, "out of memory");
+	ret = machine_load(v, o, trace, why, why_size);
+	if (ret)
+		goto out;
+
+	*stage = VKVM_STAGE_KVM;
+	vkvm_signals_setup(v, &saved);
+	ret = machine_build(v, why, why_size);
+	if (!ret) {
+		*stage = VKVM_STAGE_RUN;
+		machine_run(v, timeout);
+		collect(v, r);
+		ret = v->err;
+		if (ret)
+			vkvm_say(why, why_size, ret, "%s", v->why);
 	}
+	/* A late kick must not outlive the boot. */
+	vkvm_kick_consume();
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+out:
+	machine_free(v);
+	return ret;
 }
 
 int vkvm_run_guest(const struct vkvm_opts *o, struct vkvm_result *r,
@@ -393,8 +465,6 @@ int vkvm_run_guest(const struct vkvm_opts *o, struct vkvm_result *r,
 {
 	struct vkvm_trace trace = { 0 };
 	struct run_timeout timeout;
-	struct vkvm *v;
-	sigset_t saved;
 	int ret;
 
 	*stage = VKVM_STAGE_LOAD;
@@ -404,33 +474,26 @@ int vkvm_run_guest(const struct vkvm_opts *o, struct vkvm_result *r,
 	ret = check_opts(o, why, why_size);
 	if (ret)
 		return ret;
-	v = machine_new(o, r);
-	if (!v)
-		return vkvm_say(why, why_size, -ENOMEM, "out of memory");
-	timeout_init(&timeout, v, o->timeout_s);
-	ret = machine_load(v, o, &trace, why, why_size);
-	if (ret)
-		goto out;
-
-	*stage = VKVM_STAGE_KVM;
-	vkvm_signals_setup(v, &saved);
-	ret = machine_build(v, why, why_size);
-	if (!ret) {
-		*stage = VKVM_STAGE_RUN;
-		machine_run(v, &timeout);
-		collect(v, r);
-		if (v->trace)
-			trace_finish(v, &trace, o->trace_path);
-		ret = v->err;
-		if (ret)
-			vkvm_say(why, why_size, ret, "%s", v->why);
+	timeout_init(&timeout, o->timeout_s);
+	/*
+	 * Reboot until an end that is not a reset.  Unbounded, as a real
+	 * machine's: a guest that resets forever ends at the timeout, or
+	 * never without one.
+	 */
+	for (;;) {
+		ret = boot(o, r, &trace, &timeout, stage, why, why_size);
+		if (ret || r->end != VKVM_END_RESET || o->no_reboot)
+			break;
+		r->reboots++;
 	}
-	/* A late kick must not outlive the run. */
-	vkvm_kick_consume();
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
-out:
+	/* Written for a run that got as far as running, as its one file. */
+	if (trace.tracks && (!ret || *stage == VKVM_STAGE_RUN)) {
+		int err = trace_finish(r, &trace, o, ret ? NULL : why, why_size);
+
+		if (!ret)
+			ret = err;
+	}
 	timeout_fini(&timeout);
-	machine_free(v);
 	vkvm_trace_fini(&trace);
 	if (!ret)
 		*stage = VKVM_STAGE_NONE;

@@ -107,6 +107,11 @@ static inline void vkvm_count(uint64_t *c)
 /* run.c: the end of a run, recorded once, then every vCPU stops. */
 __attribute__((format(printf, 4, 5)))
 void vkvm_end(struct vkvm *v, enum vkvm_end end, int status, const char *fmt, ...);
+/*
+ * The guest reset the machine (`how`: through what): this boot ends, and
+ * the run boots the machine again unless opts.no_reboot.
+ */
+void vkvm_reset(struct vkvm *v, const char *how);
 /* A host call failed: the run has no guest end and returns -err. */
 void vkvm_fail(struct vkvm *v, int err, const char *what);
 bool vkvm_stopping(struct vkvm *v);

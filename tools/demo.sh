@@ -27,16 +27,16 @@ workloads=$("$cli" sim --help |
 guest=$(dirname "$cli")/guests/smp.elf
 if [ -r /dev/kvm ] && [ -w /dev/kvm ] && [ -f "$guest" ]; then
 	step "A real guest on /dev/kvm, 4 vCPUs, local APIC in userspace on the AVIC model"
-	printf '$ vintc run -c 4 --stats %s\n' "$guest"
+	printf '$ vintc run -c 4 --timeout 60 --stats %s\n' "$guest"
 	status=0
-	"$cli" run -c 4 --stats "$guest" || status=$?
+	"$cli" run -c 4 --timeout 60 --stats "$guest" || status=$?
 	# isa-debug-exit: the guest wrote 0, so QEMU's convention gives (0 << 1) | 1.
 	printf 'guest exit status %s (1 means the guest reported success)\n' "$status"
 
 	step "The same guest on KVM's in-kernel LAPIC (--irqchip=kernel), for comparison"
-	printf '$ vintc run -c 4 --irqchip=kernel --stats %s\n' "$guest"
+	printf '$ vintc run -c 4 --timeout 60 --irqchip=kernel --stats %s\n' "$guest"
 	status=0
-	"$cli" run -c 4 --irqchip=kernel --stats "$guest" || status=$?
+	"$cli" run -c 4 --timeout 60 --irqchip=kernel --stats "$guest" || status=$?
 	printf 'guest exit status %s; KVM'"'"'s LAPIC does not report an illegal vector\n' "$status"
 	printf 'in ESR, hence the SKIP line; APIC accesses and HLT never leave the kernel\n'
 else

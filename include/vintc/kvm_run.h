@@ -11,7 +11,11 @@
  *                  LSR (0x3FD) reads 0x60; the rest reads 0, ignores writes
  *   0xF4           isa-debug-exit: a write of v ends the run with exit
  *                  status (v << 1) | 1
- *   0x510/0x511    fw_cfg: signature, RAM size, CPU count
+ *   0x510/0x511    fw_cfg: signature, RAM size, CPU count, the file
+ *                  "opt/vintc/reboots" (how many times the guest reset)
+ *   0x92, 0xCF9    System Control Port A fast reset, Reset Control Register
+ *   0x60/0x64      i8042 keyboard controller (no keyboard): command 0xFE
+ *                  and output-port writes with bit 0 clear reset
  *   0xFEE00000     the xAPIC registers (no memslot: MMIO exits)
  *
  * With VKVM_IRQCHIP_KERNEL the same guest runs on KVM's in-kernel LAPIC
@@ -25,6 +29,13 @@
  * it), a triple fault (KVM_EXIT_SHUTDOWN), a failed entry, a KVM internal
  * error, or the timeout.  Those ends have even exit statuses, which the
  * debug-exit port can never produce.
+ *
+ * A reset (any of the three reset devices) boots the machine again: it
+ * is torn down and built anew, RAM zeroed and the image loaded again,
+ * every vCPU in its reset state, r->reboots one higher; the timeout
+ * counts from the first boot, and with none a guest that resets forever
+ * runs forever, as under QEMU.  With opts.no_reboot the run ends at the
+ * first reset instead (VKVM_END_RESET), as QEMU's -no-reboot.
  */
 #ifndef VINTC_KVM_RUN_H
 #define VINTC_KVM_RUN_H
@@ -43,12 +54,14 @@ enum vkvm_end {
 	VKVM_END_SHUTDOWN,	/* triple fault: VKVM_STATUS_SHUTDOWN */
 	VKVM_END_FAILURE,	/* entry failure, internal error, unknown exit */
 	VKVM_END_TIMEOUT,	/* VKVM_STATUS_TIMEOUT */
+	VKVM_END_RESET,		/* reset with opts.no_reboot: VKVM_STATUS_RESET */
 	VKVM_NR_ENDS
 };
 
 #define VKVM_STATUS_HALT	4
 #define VKVM_STATUS_SHUTDOWN	6
 #define VKVM_STATUS_FAILURE	8
+#define VKVM_STATUS_RESET	10
 #define VKVM_STATUS_TIMEOUT	124	/* as timeout(1) */
 
 /* Where a failed vkvm_run_guest() stopped. */
@@ -104,7 +117,8 @@ struct vkvm_apic_stats {
 struct vkvm_opts {
 	struct mboot_params boot;	/* image, command line, modules */
 	uint32_t ram_mib;		/* VKVM_MIN_RAM_MIB..VKVM_MAX_RAM_MIB */
-	uint32_t timeout_s;		/* 0: none */
+	uint32_t timeout_s;		/* 0: none (the default), across reboots */
+	bool no_reboot;			/* a reset ends the run (VKVM_END_RESET) */
 	int out_fd;			/* COM1 output */
 	uint32_t nr_cpus;		/* 1..VKVM_MAX_CPUS (0: 1) */
 	enum vkvm_irqchip irqchip;
@@ -127,6 +141,7 @@ struct vkvm_result {
 	enum vkvm_end end;
 	int exit_status;
 	uint32_t debug_exit_value;	/* VKVM_END_DEBUG_EXIT */
+	uint32_t reboots;		/* resets that booted the machine again */
 	char message[256];		/* how it ended, one line */
 	uint64_t exits[VKVM_NR_EXIT_REASONS];	/* by KVM_EXIT_* reason */
 	uint64_t exits_other;		/* reasons >= VKVM_NR_EXIT_REASONS */
@@ -168,7 +183,7 @@ int vkvm_probe(char *why, size_t why_size);
 int vkvm_run_guest(const struct vkvm_opts *o, struct vkvm_result *r,
 		   enum vkvm_stage *stage, char *why, size_t why_size);
 
-/* "debug-exit", "halt", "shutdown", "failure", "timeout" */
+/* "debug-exit", "halt", "shutdown", "failure", "timeout", "reset" */
 const char *vkvm_end_name(enum vkvm_end end);
 /* "IO", "HLT", ... for a KVM_EXIT_* reason, or NULL if unknown. */
 const char *vkvm_exit_name(unsigned int reason);

@@ -12,7 +12,8 @@
  *       MBOOT_INFO_ADDR        the info block (EBX on entry)
  *       MBOOT_MMAP_ADDR        memory map entries
  *       MBOOT_MODS_ADDR        module list (16 bytes per module)
- *       MBOOT_STRINGS_ADDR     command line, then each module's string
+ *       MBOOT_STRINGS_ADDR     command line ("IMAGE_NAME ARGS"), then each
+ *                              module's string
  *     MBOOT_AREA_END
  *   0x000a0000 - 0x000fffff  VGA and BIOS hole, type 2 (reserved) in the map
  *   0x00100000 - RAM end     upper RAM (mem_upper, up to the APIC page), type 1:
@@ -100,7 +101,15 @@ struct mboot_module {
 struct mboot_params {
 	const void *image;		/* the ELF file */
 	size_t image_size;
-	const char *cmdline;		/* NULL: no CMDLINE in the info block */
+	/*
+	 * The image's path as the user gave it, or NULL.  Set, it is the
+	 * command line's first word, as QEMU's -kernel formats it ("%s %s",
+	 * path and arguments): CMDLINE is "IMAGE_NAME CMDLINE", or
+	 * "IMAGE_NAME " without arguments, so a guest that splits it into
+	 * argv finds its own name in argv[0].  NULL: CMDLINE is cmdline alone.
+	 */
+	const char *image_name;
+	const char *cmdline;		/* NULL and no image_name: no CMDLINE */
 	const struct mboot_module *mods;
 	unsigned int nr_mods;
 };
@@ -132,7 +141,8 @@ struct mboot_layout {
  *             Multiboot header, or a truncated or malformed file
  *   -ERANGE   a segment or the entry point outside RAM, overlapping the
  *             loader area or another segment
- *   -E2BIG    command line, module strings or modules that do not fit,
+ *   -E2BIG    image name and command line, module strings or modules that
+ *             do not fit,
  *             absurd sizes or counts
  *   -EINVAL   bad arguments (NULL buffers, RAM size outside
  *             MBOOT_MIN_RAM..MBOOT_MAX_RAM)

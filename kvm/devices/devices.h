@@ -14,6 +14,8 @@
 	X(serial)		/* COM1 0x3F8 */				\
 	X(debug_exit)		/* isa-debug-exit 0xF4 */			\
 	X(fw_cfg)		/* 0x510/0x511 */				\
+	X(reset)		/* 0x92 fast reset, 0xCF9 reset control */	\
+	X(i8042)		/* 0x60/0x64 controller, no keyboard */	\
 	X(lapic_window)		/* each vCPU's xAPIC page (--irqchip=avic) */
 
 #define VKVM_DEVICE_DECLARE(name) extern const struct vkvm_device vkvm_dev_##name;

@@ -21,21 +21,29 @@
 TEST(kvm_run_cli_hello)
 {
 	struct cli_run c;
+	char want[4200];
 
 	need_kvm();
-	RUN(&c, "run", "-m", "64", "--append", "hello from the CLI", guest_path("hello"));
+	/* The command line is "IMAGE ARGS", IMAGE as typed: argv[0] is the image. */
+	snprintf(want, sizeof(want), "cmdline: %s hello from the CLI\n", guest_path("hello"));
+	RUN(&c, "run", "--timeout", "30", "-m", "64", "--append", "hello from the CLI",
+	    guest_path("hello"));
 	if (c.status != 1 || c.err[0] || !strstr(c.out, "PASS hello\n") ||
-	    !strstr(c.out, HELLO_MEM_UPPER_64M) ||
-	    !strstr(c.out, "cmdline: hello from the CLI\n"))
+	    !strstr(c.out, HELLO_MEM_UPPER_64M) || !strstr(c.out, "PASS argv0 hello.elf\n") ||
+	    !strstr(c.out, want))
 		test_fail(__FILE__, __LINE__, "exit %d\nstdout:\n%s\nstderr:\n%s", c.status,
 			  c.out, c.err);
 	cli_free(&c);
 
 	/* -m changes mem_upper; --json adds one line after the guest's output. */
-	RUN(&c, "run", "-m", "16", "--json", guest_path("hello"));
+	snprintf(want, sizeof(want), "cmdline: %s \n", guest_path("hello"));
+	RUN(&c, "run", "--timeout", "30", "-m", "16", "--json", guest_path("hello"));
 	ASSERT_EQ(c.status, 1);
 	ASSERT(strstr(c.out, "PASS mbi mem_upper=15360\n"));
+	/* No --append: "IMAGE ", as QEMU's "%s %s" with an empty CMDLINE. */
+	ASSERT(strstr(c.out, want));
 	ASSERT(strstr(c.out, "\n{\"end\":\"debug-exit\",\"exit_status\":1,"));
+	ASSERT(strstr(c.out, "\"reboots\":0,"));
 	ASSERT(strstr(c.out, "\"exits\":{\"IO\":"));
 	ASSERT(!c.err[0]);
 	cli_free(&c);
@@ -64,6 +72,36 @@ TEST(kvm_run_cli_abnormal_ends)
 				  c.status, c.err);
 		cli_free(&c);
 	}
+}
+
+/* A reset boots the guest again, counted; --no-reboot ends the run with status 10. */
+TEST(kvm_run_cli_reset)
+{
+	int64_t reboots;
+	struct cli_run c;
+
+	need_kvm();
+	RUN(&c, "run", "--timeout", "30", "-c", "2", "--json", "--stats", guest_path("reset"));
+	if (c.status != 1 || !strstr(c.out, "PASS boot 4: every reset path rebooted the machine\n") ||
+	    !json_num(c.out, "reboots", &reboots) || reboots != 4 ||
+	    !strstr(c.err, "s, 4 reboots, exits:"))
+		test_fail(__FILE__, __LINE__, "exit %d\nstdout:\n%s\nstderr:\n%s", c.status,
+			  c.out, c.err);
+	cli_free(&c);
+	RUN(&c, "run", "--timeout", "30", "--no-reboot", "--json", guest_path("reset"));
+	if (c.status != VKVM_STATUS_RESET || strstr(c.out, "PASS boot 1") ||
+	    !strstr(c.out, "{\"end\":\"reset\",\"exit_status\":10,") ||
+	    strcmp(c.err, "vintc: run: guest reset the machine (port 0x92 fast reset)\n"))
+		test_fail(__FILE__, __LINE__, "exit %d\nstdout:\n%s\nstderr:\n%s", c.status,
+			  c.out, c.err);
+	cli_free(&c);
+	/* A guest resetting forever ends at --timeout, not before. */
+	RUN(&c, "run", "--timeout", "1", "--append", "forever", "--json", guest_path("reset"));
+	if (c.status != VKVM_STATUS_TIMEOUT || !json_num(c.out, "reboots", &reboots) ||
+	    reboots < 2)
+		test_fail(__FILE__, __LINE__, "exit %d\nstdout:\n%s\nstderr:\n%s", c.status,
+			  c.out, c.err);
+	cli_free(&c);
 }
 
 /* These never reach /dev/kvm, so they run everywhere. */
@@ -114,6 +152,9 @@ TEST(kvm_run_cli_usage_errors)
 	RUN(&c, "run", "--irqchip=avic", "-c", "2", "/nonexistent/vintc-guest.elf");
 	ASSERT_USAGE(&c, "No such file or directory");
 	cli_free(&c);
+	RUN(&c, "run", "--no-reboot=1", "x.elf");
+	ASSERT_USAGE(&c, "--no-reboot");
+	cli_free(&c);
 	RUN(&c, "run", "--bogus", "x.elf");
 	ASSERT_USAGE(&c, "--bogus");
 	cli_free(&c);
@@ -139,6 +180,8 @@ TEST(kvm_run_cli_usage_errors)
 	ASSERT(strstr(c.out, "usage: vintc run"));
 	ASSERT(strstr(c.out, "--irqchip=avic"));
 	ASSERT(strstr(c.out, "-c CPUS"));
+	ASSERT(strstr(c.out, "--no-reboot"));
+	ASSERT(strstr(c.out, "never (the default"));
 	cli_free(&c);
 }
 
@@ -148,7 +191,8 @@ TEST(kvm_run_cli_smp)
 	struct cli_run c;
 
 	need_kvm();
-	RUN(&c, "run", "-c", "4", "--irqchip=avic", "--json", "--stats", guest_path("smp"));
+	RUN(&c, "run", "--timeout", "60", "-c", "4", "--irqchip=avic", "--json", "--stats",
+	    guest_path("smp"));
 	if (c.status != 1 || !strstr(c.out, "PASS ap 3 online\n") ||
 	    !strstr(c.out, "PASS pingpong halting\n") || !json_num(c.out, "cpus", &cpus) ||
 	    cpus != 4 || !json_val(c.out, "not_running") || !strstr(c.err, "vintc: run: IPIs ") ||
@@ -158,7 +202,8 @@ TEST(kvm_run_cli_smp)
 			  c.out, c.err);
 	cli_free(&c);
 	/* Polling off: the JSON says no HLT ended in a poll. */
-	RUN(&c, "run", "-c", "2", "--halt-poll-us", "0", "--json", guest_path("smp"));
+	RUN(&c, "run", "--timeout", "60", "-c", "2", "--halt-poll-us", "0", "--json",
+	    guest_path("smp"));
 	if (c.status != 1 || !json_num(c.out, "halt_polls", &polls) || polls ||
 	    !json_num(c.out, "halt_poll_misses", &misses) || misses)
 		test_fail(__FILE__, __LINE__, "exit %d\nstdout:\n%s", c.status, c.out);

@@ -28,7 +28,8 @@ TEST(kvm_run_hello)
 	need_kvm();
 	out = lib_run("hello", "console=ttyS0 answer=42", 10, &r);
 	if (!strstr(out, "PASS hello\n") || !strstr(out, HELLO_MEM_UPPER_64M) ||
-	    !strstr(out, "cmdline: console=ttyS0 answer=42\n") || strstr(out, "FAIL"))
+	    !strstr(out, "PASS argv0 hello.elf\n") ||
+	    !strstr(out, "hello.elf console=ttyS0 answer=42\n") || strstr(out, "FAIL"))
 		test_fail(__FILE__, __LINE__, "guest output:\n%s", out);
 	ASSERT_EQ(r.end, VKVM_END_DEBUG_EXIT);
 	ASSERT_EQ(r.debug_exit_value, 0);

@@ -242,6 +242,69 @@ TEST(mboot_no_cmdline_no_modules)
 	free(ram);
 }
 
+/*
+ * argv[0]: with the image's name the command line is "NAME ARGS", or
+ * "NAME " without arguments, as QEMU formats -kernel's ("%s %s").
+ */
+TEST(mboot_cmdline_starts_with_the_image_name)
+{
+	static const struct {
+		const char *name, *cmdline, *want;
+	} cases[] = {
+		{ "build/guests/k.elf", "console=ttyS0 quiet", "build/guests/k.elf console=ttyS0 quiet" },
+		{ "k.elf", NULL, "k.elf " },
+		{ "/abs/k.elf", "", "/abs/k.elf " },
+		{ "", "x", " x" },
+		{ NULL, "just args", "just args" },
+	};
+	const size_t area = MBOOT_AREA_END - MBOOT_STRINGS_ADDR;
+	uint8_t *ram = ram_new();
+	struct mboot_params p = { 0 };
+	struct mboot_layout lay;
+	char why[200], *name, *args;
+	struct timg t;
+
+	timg_default(&t);
+	timg_build(&t);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		p.image_name = cases[i].name;
+		p.cmdline = cases[i].cmdline;
+		ASSERT_OK(load(&t, &p, ram, &lay, why));
+		ASSERT(r32(ram, MBOOT_INFO_ADDR) & MBOOT_INFO_CMDLINE);
+		if (strcmp((char *)ram + r32(ram, MBOOT_INFO_ADDR + 16), cases[i].want))
+			test_fail(__FILE__, __LINE__, "case %zu: \"%s\", want \"%s\"", i,
+				  (char *)ram + r32(ram, MBOOT_INFO_ADDR + 16), cases[i].want);
+		/* The loader name follows, unharmed. */
+		ASSERT(!strcmp((char *)ram + r32(ram, MBOOT_INFO_ADDR + 64), "vintc"));
+	}
+
+	/* The strings area holds "NAME ARGS\0" and "vintc\0" exactly, not a byte more. */
+	name = malloc(area);
+	args = malloc(area);
+	ASSERT(name && args);
+	memset(name, 'n', 100);
+	name[100] = 0;
+	memset(args, 'a', area);
+	args[area - sizeof("vintc") - 101 - 1] = 0;
+	p.image_name = name;
+	p.cmdline = args;
+	ASSERT_OK(load(&t, &p, ram, &lay, why));
+	ASSERT_EQ(strlen((char *)ram + r32(ram, MBOOT_INFO_ADDR + 16)), area - sizeof("vintc") - 1);
+	args[area - sizeof("vintc") - 101 - 1] = 'a';
+	args[area - sizeof("vintc") - 101] = 0;
+	ASSERT_EQ(load(&t, &p, ram, &lay, why), -E2BIG);
+	/* The name alone counts too. */
+	p.cmdline = NULL;
+	memset(name, 'n', area - sizeof("vintc") - 1);
+	name[area - sizeof("vintc") - 1] = 0;
+	ASSERT_EQ(load(&t, &p, ram, &lay, why), -E2BIG);
+	name[area - sizeof("vintc") - 2] = 0;
+	ASSERT_OK(load(&t, &p, ram, &lay, why));
+	free(name);
+	free(args);
+	free(ram);
+}
+
 /* A kernel linked high enters through the physical alias of e_entry. */
 TEST(mboot_entry_virtual_to_physical)
 {

@@ -67,36 +67,47 @@ void *read_guest(const char *name, size_t *size)
 	return buf;
 }
 
-/* Run a guest through the library on `cpus` vCPUs; returns its COM1 output. */
-char *lib_run_chip(const char *name, const char *cmdline, uint32_t timeout_s,
-		   uint32_t cpus, enum vkvm_irqchip chip, struct vkvm_result *r)
+char *lib_run_opts(const char *name, struct vkvm_opts *o, struct vkvm_result *r)
 {
 	FILE *out = tmpfile();
 	enum vkvm_stage stage;
-	struct vkvm_opts o;
-	char why[256], *text;
+	char why[256], *text, *path = strdup(guest_path(name));
 	void *img;
 	size_t len;
 
 	ASSERT(out);
-	vkvm_default_opts(&o);
-	img = read_guest(name, &o.boot.image_size);
-	o.boot.image = img;
-	o.boot.cmdline = cmdline;
-	o.timeout_s = timeout_s;
-	o.out_fd = fileno(out);
-	o.nr_cpus = cpus;
-	o.irqchip = chip;
-	/* No halt polling: the tests count the blocking paths' exits and wake-ups. */
-	o.halt_poll_us = 0;
-	if (vkvm_run_guest(&o, r, &stage, why, sizeof(why)))
+	ASSERT(path);
+	img = read_guest(name, &o->boot.image_size);
+	o->boot.image = img;
+	/* As `vintc run` passes it: the command line is "PATH CMDLINE". */
+	o->boot.image_name = path;
+	o->out_fd = fileno(out);
+	if (vkvm_run_guest(o, r, &stage, why, sizeof(why)))
 		test_fail(__FILE__, __LINE__, "vkvm_run_guest(%s) failed at stage %d: %s", name,
 			  stage, why);
 	text = slurp_fd(fileno(out), &len);
 	ASSERT_EQ(len, r->serial_bytes);
 	fclose(out);
+	o->boot.image = NULL;
+	o->boot.image_name = NULL;
 	free(img);
+	free(path);
 	return text;
+}
+
+char *lib_run_chip(const char *name, const char *cmdline, uint32_t timeout_s,
+		   uint32_t cpus, enum vkvm_irqchip chip, struct vkvm_result *r)
+{
+	struct vkvm_opts o;
+
+	vkvm_default_opts(&o);
+	o.boot.cmdline = cmdline;
+	o.timeout_s = timeout_s;
+	o.nr_cpus = cpus;
+	o.irqchip = chip;
+	/* No halt polling: the tests count the blocking paths' exits and wake-ups. */
+	o.halt_poll_us = 0;
+	return lib_run_opts(name, &o, r);
 }
 
 char *lib_run_smp(const char *name, const char *cmdline, uint32_t timeout_s,

@@ -27,6 +27,13 @@ char *slurp_fd(int fd, size_t *len);
 /* The guest image name.elf, malloc'ed; its size in *size. */
 void *read_guest(const char *name, size_t *size);
 
+/*
+ * Run guest `name` through the library with options `o` (from
+ * vkvm_default_opts, then the caller's), the image, its name and the
+ * output filled in here; returns its COM1 output.  The command line is
+ * "PATH CMDLINE", as `vintc run` gives it.
+ */
+char *lib_run_opts(const char *name, struct vkvm_opts *o, struct vkvm_result *r);
 /* Run a guest through the library on `cpus` vCPUs; returns its COM1 output. */
 char *lib_run_chip(const char *name, const char *cmdline, uint32_t timeout_s,
 		   uint32_t cpus, enum vkvm_irqchip chip, struct vkvm_result *r);

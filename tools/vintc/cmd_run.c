@@ -26,8 +26,8 @@
 void cmd_run_usage(FILE *f)
 {
 	fputs("usage: vintc run [-c CPUS] [-m MiB] [--irqchip=avic|kernel] [--append CMDLINE]\n"
-	      "                 [--initrd FILE]... [--timeout S] [--json] [--stats]\n"
-	      "                 [--trace FILE] [--halt-poll-us N] IMAGE\n"
+	      "                 [--initrd FILE]... [--timeout S] [--no-reboot] [--json]\n"
+	      "                 [--stats] [--trace FILE] [--halt-poll-us N] IMAGE\n"
 	      "\n"
 	      "Boot IMAGE, a Multiboot v1 ELF32 kernel, on /dev/kvm the way QEMU's -kernel\n"
 	      "does: its PT_LOAD segments at their physical addresses, entry in flat 32-bit\n"
@@ -35,11 +35,16 @@ void cmd_run_usage(FILE *f)
 	      "0x9000 (memory sizes, memory map, command line, modules).  No in-kernel\n"
 	      "irqchip: the local APICs (xAPIC MMIO at 0xFEE00000) are emulated in\n"
 	      "userspace on vintc's AVIC model.  APs stay parked until the guest sends\n"
-	      "them INIT and then STARTUP.\n"
+	      "them INIT and then STARTUP.  The command line is \"IMAGE CMDLINE\" as QEMU\n"
+	      "gives it: IMAGE as typed, then a space, then --append's CMDLINE (if any).\n"
 	      "\n"
 	      "Devices: COM1 (0x3F8) output to stdout; isa-debug-exit (0xF4); other I/O\n"
 	      "ports read as all-ones and ignore writes, counted; fw_cfg (0x510/0x511) with\n"
-	      "the signature, RAM size and CPU count.\n"
+	      "the signature, RAM size, CPU count and the file opt/vintc/reboots; the\n"
+	      "reset registers: port 0x92 bit 0, port 0xCF9 (RST_CPU, e.g. 0x06) and the\n"
+	      "i8042 (0x60/0x64, no keyboard) command 0xFE.  A reset boots the guest again\n"
+	      "from its entry, RAM reloaded, every vCPU reset (opt/vintc/reboots counts\n"
+	      "them), unless --no-reboot.\n"
 	      "\n"
 	      "  -c CPUS           vCPUs, 1..64 (default 1); vCPU i has APIC ID i\n"
 	      "  --irqchip=avic    the userspace APIC on the AVIC model (the default)\n"
@@ -47,14 +52,18 @@ void cmd_run_usage(FILE *f)
 	      "                    compare: APIC accesses and HLT stay in the kernel, so\n"
 	      "                    the APIC sections of --stats and --json say \"in-kernel\"\n"
 	      "  -m MiB            guest RAM from physical 0, 2..4096 (default 64)\n"
-	      "  --append CMDLINE  the kernel command line (info block CMDLINE)\n"
+	      "  --append CMDLINE  the arguments: the info block's command line is\n"
+	      "                    \"IMAGE CMDLINE\" (\"IMAGE \" without --append)\n"
 	      "  --initrd FILE     a Multiboot module, loaded page-aligned after the kernel;\n"
 	      "                    repeat for more (at most 32), in order; the module's\n"
 	      "                    string is FILE\n"
-	      "  --timeout S       end a guest still running after S seconds, 0..86400;\n"
-	      "                    0 means never (default 10)\n"
+	      "  --timeout S       end a guest still running after S seconds, 0..86400,\n"
+	      "                    counted from the first boot across reboots; 0 means\n"
+	      "                    never (the default, as QEMU)\n"
+	      "  --no-reboot       a guest reset ends the run (exit status 10) instead of\n"
+	      "                    booting the guest again, as QEMU's -no-reboot\n"
 	      "  --json            after the guest's output, one JSON line: end, exit_status,\n"
-	      "                    message, seconds, exits (count by KVM exit reason),\n"
+	      "                    message, seconds, reboots, exits (by KVM exit reason),\n"
 	      "                    serial_bytes, ports {reads, writes}, mmio {reads, writes},\n"
 	      "                    fw_cfg, cpus, apic {reads, writes (by register), ipis\n"
 	      "                    {sent, accelerated, doorbells, each incomplete-IPI\n"
@@ -78,8 +87,10 @@ void cmd_run_usage(FILE *f)
 	      "port 0xF4 exits (V << 1) | 1, so 1 for V = 0.  A run the guest did not end\n"
 	      "itself prints \"vintc: run: <why>\" on stderr and exits with an even status:\n"
 	      "4 halted with nothing to wake it, 6 triple fault, 8 KVM entry or emulation\n"
-	      "failure, 124 timeout.  2: usage error or bad image (one line, nothing\n"
-	      "started); 1: /dev/kvm missing or unusable, or another host error.\n", f);
+	      "failure, 10 reset under --no-reboot, 124 timeout.  2: usage error or bad\n"
+	      "image (one line, nothing started); 1: /dev/kvm missing or unusable, or\n"
+	      "another host error.  A guest that resets forever runs forever without\n"
+	      "--timeout, as under QEMU.\n", f);
 }
 
 struct run_args {
@@ -187,6 +198,10 @@ static int run_parse(int argc, char **argv, struct run_args *ra, struct vkvm_opt
 			if (args_no_value(&a))
 				return CLI_EXIT_USAGE;
 			ra->stats = true;
+		} else if (args_is(&a, "--no-reboot")) {
+			if (args_no_value(&a))
+				return CLI_EXIT_USAGE;
+			o->no_reboot = true;
 		} else if (args_is(&a, "--irqchip")) {
 			const char *chip = args_value(&a);
 
@@ -322,8 +337,11 @@ static void run_stats(const struct vkvm_result *r)
 {
 	const struct vkvm_apic_stats *a = &r->apic;
 
-	fprintf(stderr, "vintc: run: %u vCPU%s, %.3f s, exits:", r->nr_cpus,
+	fprintf(stderr, "vintc: run: %u vCPU%s, %.3f s, ", r->nr_cpus,
 		r->nr_cpus == 1 ? "" : "s", r->seconds);
+	if (r->reboots)
+		fprintf(stderr, "%u reboot%s, ", r->reboots, r->reboots == 1 ? "" : "s");
+	fprintf(stderr, "exits:");
 	for (unsigned int i = 0; i < VKVM_NR_EXIT_REASONS; i++) {
 		const char *name = vkvm_exit_name(i);
 
@@ -363,7 +381,7 @@ static void run_json(const struct vkvm_result *r)
 	printf("{\"end\":\"%s\",\"exit_status\":%d,\"message\":", vkvm_end_name(r->end),
 	       r->exit_status);
 	json_str(r->message);
-	printf(",\"seconds\":%.6f,\"exits\":{", r->seconds);
+	printf(",\"seconds\":%.6f,\"reboots\":%u,\"exits\":{", r->seconds, r->reboots);
 	for (unsigned int i = 0; i < VKVM_NR_EXIT_REASONS; i++) {
 		const char *name = vkvm_exit_name(i);
 
@@ -422,6 +440,7 @@ int cmd_run(int argc, char **argv)
 		o.boot.nr_mods = status < 0 ? i + 1 : i;
 	}
 	o.boot.image = image;
+	o.boot.image_name = ra.image;
 	o.boot.mods = mods;
 	if (status >= 0)
 		goto out;
