@@ -144,6 +144,124 @@ static void avic_emulate_ipi(struct vcpu *sender, const struct vlapic_icr *d, bo
 	}
 }
 
+/* ---- interrupt messages from the system bus (I/O APICs) ------------------ */
+
+static bool avic_sw_enabled(struct avic_vcpu *v)
+{
+	return __atomic_load_n(apic_reg(v->backing, APIC_SPIV), __ATOMIC_ACQUIRE) &
+	       APIC_SPIV_APIC_ENABLED;
+}
+
+/* The bus message's 0xFF is a broadcast to an x2APIC-mode APIC as well. */
+static bool avic_irq_match(struct vcpu *t, const struct vlapic_icr *irq)
+{
+	struct avic_vcpu *v = to_avic_vcpu(t);
+	uint32_t dest = irq->dest;
+
+	if (v->x2apic && dest == 0xFF)
+		dest = 0xFFFFFFFFU;
+	return avic_vcpu_match_dest(t, dest, irq->dest_logical, v->x2apic);
+}
+
+/*
+ * Into IRR, with TMR first: the EOI that ends the vector must find TMR as
+ * this acceptance left it, so the store is ordered before IRR's (and so
+ * before the guest can take and EOI the vector).
+ */
+static void avic_accept_irq(struct vcpu *t, uint8_t vector, bool level)
+{
+	uint32_t *tmr = apic_reg(to_avic_vcpu(t)->backing, APIC_VECTOR_WORD(APIC_TMR, vector));
+
+	if (level)
+		host_set_bit32(tmr, APIC_VECTOR_BIT(vector));
+	else
+		host_clear_bit32(tmr, APIC_VECTOR_BIT(vector));
+	avic_deliver(t, vector);
+}
+
+/*
+ * Lowest priority among the matching software-enabled APICs.  The SDM
+ * leaves the choice among them to the platform; KVM hashes the vector
+ * over them (its vector hashing), which spreads vectors and needs no
+ * snapshot of TPRs that move under us, so the model does the same.
+ */
+static int avic_deliver_lowest(struct vm *vm, const struct vlapic_icr *irq)
+{
+	uint32_t n = 0, pick;
+
+	for (uint32_t i = 0; i < vm_nr_vcpus(vm); i++) {
+		struct vcpu *t = vm_get_vcpu(vm, i);
+
+		if (avic_irq_match(t, irq) && avic_sw_enabled(to_avic_vcpu(t)))
+			n++;
+	}
+	if (!n)
+		return 0;
+	pick = irq->vector % n;
+	for (uint32_t i = 0; i < vm_nr_vcpus(vm); i++) {
+		struct vcpu *t = vm_get_vcpu(vm, i);
+
+		if (!avic_irq_match(t, irq) || !avic_sw_enabled(to_avic_vcpu(t)))
+			continue;
+		if (!pick--) {
+			avic_accept_irq(t, irq->vector, irq->trigger_level);
+			return 1;
+		}
+	}
+	return 0;		/* an APIC changed under us: the message is lost */
+}
+
+int avic_deliver_irq(struct vm *vm, const struct vlapic_icr *irq)
+{
+	uint8_t mode = irq->delivery_mode;
+	int accepted = 0;
+
+	if (mode == APIC_DM_LOWEST && !irq->dest_logical && irq->dest == 0xFF)
+		mode = APIC_DM_FIXED;
+	for (uint32_t i = 0; i < vm_nr_vcpus(vm); i++) {
+		struct vcpu *t = vm_get_vcpu(vm, i);
+		struct avic_vcpu *v = to_avic_vcpu(t);
+
+		if (!avic_irq_match(t, irq))
+			continue;
+		switch (mode) {
+		case APIC_DM_FIXED:
+		case APIC_DM_LOWEST:
+			if (irq->vector < 16) {
+				__atomic_fetch_or(&v->esr_pending, APIC_ESR_RECV_ILLEGAL_VECTOR,
+						  __ATOMIC_RELAXED);
+				continue;
+			}
+			/* Software-disabled: KVM's LAPIC drops it, and so do we. */
+			if (mode == APIC_DM_LOWEST || !avic_sw_enabled(v))
+				continue;
+			avic_accept_irq(t, irq->vector, irq->trigger_level);
+			accepted++;
+			break;
+		case APIC_DM_NMI:
+		case APIC_DM_INIT:
+		case APIC_DM_SMI:
+			avic_post_event(t, mode, irq->vector);
+			accepted++;
+			break;
+		default:
+			return 0;	/* ExtINT and the reserved modes reach nobody */
+		}
+	}
+	if (mode == APIC_DM_LOWEST && irq->vector >= 16)
+		return avic_deliver_lowest(vm, irq);
+	return accepted;
+}
+
+void avic_set_eoi_hook(struct vm *vm, void (*fn)(struct vcpu *vcpu, uint8_t vector, void *opaque),
+		       void *opaque)
+{
+	struct avic_vm *k = to_avic_vm(vm);
+
+	k->eoi_hook = fn;
+	k->eoi_opaque = opaque;
+}
+
 int avic_handle_incomplete_ipi(struct vcpu *vcpu, uint64_t exitinfo1, uint64_t exitinfo2,
 			       struct avic_ipi_stats *st)
 {
@@ -225,10 +343,21 @@ static int avic_trap_write(struct vcpu *vcpu, unsigned int off)
 	case APIC_DFR:
 		avic_handle_dfr_update(vcpu);
 		return 0;
-	case APIC_EOI:
-		/* Only level-triggered EOIs trap: end the highest in service. */
-		vlapic_eoi(regs);
+	case APIC_EOI: {
+		/*
+		 * End the highest in service (the model traps every EOI; the
+		 * silicon only those of level-triggered vectors).  A vector
+		 * accepted level-triggered (TMR set) ends at the I/O APICs too.
+		 */
+		int vec = vlapic_eoi(regs);
+		struct avic_vm *k = to_avic_vm(vcpu->vm);
+
+		if (vec >= 0 && k->eoi_hook &&
+		    (__atomic_load_n(apic_reg(regs, APIC_VECTOR_WORD(APIC_TMR, vec)),
+				     __ATOMIC_ACQUIRE) & (1U << APIC_VECTOR_BIT(vec))))
+			k->eoi_hook(vcpu, (uint8_t)vec, k->eoi_opaque);
 		return 0;
+	}
 	case APIC_SPIV:
 		vlapic_write_svr(regs, val);
 		return 0;

@@ -28,6 +28,9 @@ struct avic_vm {
 	uint32_t *logical_table;
 	struct host_mutex logical_lock;
 	uint64_t inhibits;		/* bit per enum avic_inhibit, atomic */
+	/* Level-triggered EOIs to the engine's I/O APICs (avic_set_eoi_hook). */
+	void (*eoi_hook)(struct vcpu *vcpu, uint8_t vector, void *opaque);
+	void *eoi_opaque;
 };
 
 struct avic_vcpu {

@@ -46,6 +46,15 @@ static void lapic_vm_kick(struct vcpu *vcpu, void *opaque)
 		l->kick(l->opaque, vcpu->vcpu_idx);
 }
 
+/* The model's EOI hook: a level-triggered vector ended on this vCPU. */
+static void lapic_vm_eoi(struct vcpu *vcpu, uint8_t vector, void *opaque)
+{
+	struct vkvm_lapic *l = opaque;
+
+	if (l->eoi)
+		l->eoi(l->opaque, vcpu->vcpu_idx, vector);
+}
+
 int vkvm_lapic_init(struct vkvm_lapic *l, uint32_t nr, char *why, size_t why_size)
 {
 	struct vm_config cfg = {
@@ -74,6 +83,7 @@ int vkvm_lapic_init(struct vkvm_lapic *l, uint32_t nr, char *why, size_t why_siz
 		return ret;
 	}
 	vm_set_kick(l->vm, lapic_vm_kick, l);
+	avic_set_eoi_hook(l->vm, lapic_vm_eoi, l);
 	for (uint32_t i = 0; i < nr; i++) {
 		ret = vcpu_create(l->vm, i, &l->vcpus[i]);
 		if (ret) {

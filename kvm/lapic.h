@@ -49,6 +49,13 @@ struct vkvm_lapic {
 	 */
 	void (*kick)(void *opaque, uint32_t idx);
 	void *opaque;
+	/*
+	 * vCPU idx's EOI ended `vector`, which it accepted level-triggered
+	 * (TMR set): the local APIC's broadcast to the I/O APIC, on vCPU
+	 * idx's own thread (kvm/irq.c routes it).  NULL: no I/O APIC.  Set
+	 * before any vCPU thread starts; it takes this same opaque.
+	 */
+	void (*eoi)(void *opaque, uint32_t idx, uint8_t vector);
 	struct vkvm_trace *trace;	/* NULL unless --trace */
 	struct vkvm_apic_stats st;	/* counters updated atomically */
 

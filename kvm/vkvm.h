@@ -32,6 +32,7 @@
 
 struct vkvm;
 struct kvm_run;
+struct vkvm_irqchip_ops;
 
 struct vkvm_cpu {
 	struct vkvm *v;
@@ -87,6 +88,9 @@ struct vkvm {
 	uint32_t nr_devices;
 	const struct vkvm_device *devices[VKVM_MAX_DEVICES];
 	void *device_state[VKVM_MAX_DEVICES];
+	/* The interrupt controller the machine's lines go to (kvm/irq.h). */
+	const struct vkvm_irqchip_ops *irqchip;
+	void *irqchip_state;
 
 	/* How the run ended: the first end wins, then every vCPU stops. */
 	pthread_mutex_t end_lock;

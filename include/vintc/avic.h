@@ -116,6 +116,39 @@ struct avic_ipi_stats {
 /* Does this vCPU's APIC accept destination `dest` in this mode? */
 bool avic_vcpu_match_dest(struct vcpu *vcpu, uint32_t dest, bool logical, bool x2apic);
 
+struct vlapic_icr;
+
+/*
+ * An interrupt message from the system bus (an I/O APIC's redirection
+ * entry): irq->shorthand is ignored, dest is the 8-bit destination, 0xFF
+ * meaning every APIC in either mode (a bus message's broadcast reaches
+ * x2APIC-mode APICs too), physical or logical (flat or cluster, each
+ * target's LDR and DFR; derived in x2APIC mode).  By delivery mode:
+ *   Fixed         each matching software-enabled APIC accepts it: TMR set
+ *                 for a level-triggered message, cleared for an edge one
+ *                 (SDM 11.8.4), then avic_deliver (IRR, then a doorbell
+ *                 or a wake-up), the path of any device interrupt
+ *   Lowest Pri.   one of them, the (vector mod n)-th of the n that match,
+ *                 as KVM's vector hashing picks; to the physical broadcast
+ *                 it is Fixed to all (KVM does the same)
+ *   NMI, INIT, SMI  an event (AVIC_EVENT_*) on every matching vCPU
+ *   ExtINT, other  nobody: no 8259 output gives a vector
+ * A Fixed or Lowest Priority vector below 16 is refused: each target sets
+ * ESR "receive illegal vector" (SDM 11.5.3) and nothing is accepted.
+ * Returns how many local APICs accepted the message.
+ */
+int avic_deliver_irq(struct vm *vm, const struct vlapic_icr *irq);
+/*
+ * The engine's hook for an EOI that ends a level-triggered vector (its
+ * TMR bit set): the local APIC broadcasts such an EOI to the I/O APICs
+ * (SDM 11.8.5), fn(vcpu, vector, opaque) on the EOI-ing vCPU's thread is
+ * how.  NULL: none.  Set before any vCPU of the VM runs.  EOI-broadcast
+ * suppression is not offered (LVR bit 24 clear, as KVM's LAPIC with its
+ * in-kernel I/O APIC), so SVR bit 12 does not stop the broadcast.
+ */
+void avic_set_eoi_hook(struct vm *vm, void (*fn)(struct vcpu *vcpu, uint8_t vector, void *opaque),
+		       void *opaque);
+
 /*
  * SVM_EXIT_AVIC_INCOMPLETE_IPI on `vcpu` (the sender), trap-like: the ICR
  * is already in its backing page.  Per cause: TARGET_NOT_RUNNING wakes the

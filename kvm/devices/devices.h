@@ -16,6 +16,8 @@
 	X(fw_cfg)		/* 0x510/0x511 */				\
 	X(reset)		/* 0x92 fast reset, 0xCF9 reset control */	\
 	X(i8042)		/* 0x60/0x64 controller, no keyboard */	\
+	X(ioapic)		/* 0xFEC00000, GSIs 0-23 (--irqchip=avic) */	\
+	X(testdev)		/* 0x2000 + n: raise and lower GSI n */	\
 	X(lapic_window)		/* each vCPU's xAPIC page (--irqchip=avic) */
 
 #define VKVM_DEVICE_DECLARE(name) extern const struct vkvm_device vkvm_dev_##name;
