@@ -307,6 +307,18 @@ TEST(device_fw_cfg_id_file_directory_and_reboots)
 	bare_free(&b);
 }
 
+/* As QEMU: no timeout unless asked for, and a reset reboots. */
+TEST(kvm_run_defaults_no_timeout_reboot)
+{
+	struct vkvm_opts o;
+
+	memset(&o, 0xa5, sizeof(o));
+	vkvm_default_opts(&o);
+	ASSERT_EQ(o.timeout_s, 0);
+	ASSERT(!o.no_reboot);
+	ASSERT(!o.boot.image_name);
+}
+
 /* Each of the four reset paths once, then exit 0: on n vCPUs, both irqchips. */
 static void reset_guest(uint32_t cpus)
 {
