@@ -11,8 +11,9 @@
  *   accept (inject the highest deliverable vector), EOI, CR8 write,
  *   INIT reset, vCPU load/put on a host CPU with guest-mode entry/exit,
  *   blocking/unblocking, a device or timer interrupt (avic_deliver),
- *   taking the pending INIT/SIPI/NMI events, IA32_APIC_BASE changes
- *   (xAPIC, x2APIC, disabled, as KVM allows them) and x2APIC MSR accesses
+ *   taking the pending INIT/SIPI/NMI events, guest writes of
+ *   IA32_APIC_BASE (any page, EN, EXTD, BSP, a stray bit; x2APIC in CPUID
+ *   or not; MAXPHYADDR 36..52) and x2APIC MSR accesses
  *   (vkvm_lapic_msr), MMIO only while the xAPIC page answers; and, below
  *   the runner, any ICR through the silicon model (avic_cpu_icr_write) and
  *   any EXITINFO for the incomplete-IPI and unaccelerated-access handlers.
@@ -35,7 +36,12 @@
  *     an unknown incomplete-IPI cause), and a model ICR write is handled;
  *   - vkvm_lapic_msr returns 0, 1 (only for a TPR write) or -EINVAL, and
  *     always -EINVAL outside x2APIC mode; x2APIC ICR and EOI writes of
- *     valid values are never refused.
+ *     valid values are never refused;
+ *   - the AVIC vCPU is in x2AVIC mode exactly when IA32_APIC_BASE says
+ *     x2APIC; an IA32_APIC_BASE write is refused exactly when the SDM says
+ *     #GP (recomputed here), and a legal one is taken whole: a change of EN
+ *     leaves the power-up state, x2APIC the 32-bit ID, and the window (the
+ *     move hook) is at the base's page.
  * After the input: vkvm_lapic_fini leaves no page or byte outstanding.
  */
 #include <errno.h>
@@ -49,6 +55,7 @@
 #include <vintc/avic.h>
 #include <vintc/avic_cpu.h>
 #include <vintc/host.h>
+#include <vintc/vlapic.h>
 #include <vintc/vm.h>
 
 #include "hyp/avic_priv.h"
@@ -151,8 +158,12 @@ static void check_all(struct vkvm_lapic *l, const struct shadow *s)
 {
 	struct avic_vm *k = to_avic_vm(l->vm);
 
-	for (uint32_t i = 0; i < l->nr; i++)
+	for (uint32_t i = 0; i < l->nr; i++) {
 		check_vcpu(l, i, &s[i]);
+		CHECK(to_avic_vcpu(l->vcpus[i])->x2apic == vkvm_lapic_x2apic(l, i),
+		      "vCPU %u: x2AVIC %d, IA32_APIC_BASE 0x%llx", i, to_avic_vcpu(l->vcpus[i])->x2apic,
+		      (unsigned long long)vkvm_lapic_base(l, i));
+	}
 	for (uint32_t j = 0; j < AVIC_LOGICAL_ID_TABLE_ENTRIES; j++) {
 		uint32_t e = k->logical_table[j];
 
@@ -231,6 +242,86 @@ static void raw_hyp_op(struct vkvm_lapic *l, uint32_t i, uint8_t op, struct inpu
 	}
 }
 
+/* Where each vCPU's xAPIC window is, as the move hook has been told. */
+static uint64_t window[MAX_VCPUS];
+
+static void track_move(void *opaque, uint32_t idx, uint64_t old_page, uint64_t new_page)
+{
+	(void)opaque;
+	CHECK(idx < MAX_VCPUS && window[idx] == old_page,
+	      "vCPU %u window moved from 0x%llx, but it is at 0x%llx", idx,
+	      (unsigned long long)old_page, (unsigned long long)window[idx & (MAX_VCPUS - 1)]);
+	window[idx] = new_page;
+}
+
+/* SDM vol. 3 10.12.5.1 and vol. 4 table 2-2, written out apart from the model. */
+static int expected_base_check(uint64_t old, uint64_t val, bool x2apic, unsigned int phys)
+{
+	const uint64_t en = MSR_IA32_APICBASE_ENABLE, extd = MSR_IA32_APICBASE_EXTD;
+	uint64_t rsvd = 0xFFULL | 1ULL << 9 | (phys < 64 ? ~0ULL << phys : 0) | (x2apic ? 0 : extd);
+
+	if (old == val)
+		return 0;
+	if ((val & rsvd) || ((val & extd) && !(val & en)))
+		return -EINVAL;
+	if ((old & en) && (old & extd) && (val & en) && !(val & extd))
+		return -EINVAL;			/* x2APIC -> xAPIC */
+	if (!(old & en) && (val & en) && (val & extd))
+		return -EINVAL;			/* disabled -> x2APIC */
+	return 0;
+}
+
+/*
+ * A guest WRMSR of IA32_APIC_BASE: one of a few pages (default, moved, in
+ * RAM, any below 2^52), EN, EXTD and BSP from the input, sometimes any one
+ * more bit; x2APIC in the guest's CPUID or not; MAXPHYADDR 36..52.  The
+ * model's verdict must be the SDM's; a legal value is then taken whole: a
+ * change of EN leaves the power-up state (xAPIC ID, SVR 0xFF, TPR 0, no
+ * IRR or ISR bit), entering x2APIC the 32-bit ID, and the window is where
+ * the base says.
+ */
+static void apic_base_op(struct vkvm_lapic *l, uint32_t i, struct input *in)
+{
+	static const uint64_t pages[] = { VKVM_APIC_BASE, 0xFED40000ULL, 0x00200000ULL };
+	uint8_t b = u8(in);
+	unsigned int phys = 36 + u8(in) % 17;
+	uint64_t page = (b & 3) == 3 ? ((uint64_t)u32(in) << 12 | (uint64_t)u8(in) << 44) :
+			pages[b & 3];
+	uint64_t val = page | (b & 4 ? MSR_IA32_APICBASE_ENABLE : 0) |
+		       (b & 8 ? MSR_IA32_APICBASE_EXTD : 0) | (b & 0x10 ? MSR_IA32_APICBASE_BSP : 0);
+	bool x2apic = !(b & 0x40), reset;
+	uint64_t old = vkvm_lapic_base(l, i);
+	int want, got;
+
+	if (b & 0x20)
+		val |= 1ULL << (u8(in) % 64);
+	want = expected_base_check(old, val, x2apic, phys);
+	got = vkvm_lapic_check_base(l, i, val, x2apic, phys);
+	CHECK(got == want, "vCPU %u IA32_APIC_BASE 0x%llx -> 0x%llx (x2APIC %d, MAXPHYADDR %u): %d, want %d",
+	      i, (unsigned long long)old, (unsigned long long)val, x2apic, phys, got, want);
+	if (got)
+		return;
+	reset = vkvm_lapic_set_base(l, i, val);
+	CHECK(vkvm_lapic_base(l, i) == val, "vCPU %u base 0x%llx after writing 0x%llx", i,
+	      (unsigned long long)vkvm_lapic_base(l, i), (unsigned long long)val);
+	CHECK(reset == !!((old ^ val) & MSR_IA32_APICBASE_ENABLE),
+	      "vCPU %u 0x%llx -> 0x%llx: reset %d", i, (unsigned long long)old,
+	      (unsigned long long)val, reset);
+	CHECK(window[i] == (val & VLAPIC_APIC_BASE_ADDR), "vCPU %u window 0x%llx, base 0x%llx", i,
+	      (unsigned long long)window[i], (unsigned long long)val);
+	if (reset) {
+		CHECK(reg(l, i, APIC_SPIV) == 0xFF && reg(l, i, APIC_TASKPRI) == 0 &&
+		      highest(l, i, APIC_IRR) < 0 && highest(l, i, APIC_ISR) < 0,
+		      "vCPU %u not at power-up after 0x%llx -> 0x%llx", i, (unsigned long long)old,
+		      (unsigned long long)val);
+		if (!vkvm_lapic_x2apic(l, i))
+			CHECK(reg(l, i, APIC_ID) == i << 24, "vCPU %u xAPIC ID 0x%x after a reset", i,
+			      reg(l, i, APIC_ID));
+	}
+	if (vkvm_lapic_x2apic(l, i) && !(old & MSR_IA32_APICBASE_EXTD))
+		CHECK(reg(l, i, APIC_ID) == i, "vCPU %u x2APIC ID 0x%x", i, reg(l, i, APIC_ID));
+}
+
 /* Load semantics the fuzzer expects (vcpu_load, or unblocking while loaded). */
 static void shadow_load(struct vkvm_lapic *l, struct shadow *s)
 {
@@ -298,6 +389,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	l->kick = count_kick;
+	l->move = track_move;
+	for (uint32_t i = 0; i < nr; i++)
+		window[i] = vkvm_lapic_base(l, i) & VLAPIC_APIC_BASE_ADDR;
 	check_all(l, s);
 
 	while (in.n && ops++ < 4096) {
@@ -416,19 +510,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint8_t sipi;
 
 			if (op & 0x10) {
-				/*
-				 * IA32_APIC_BASE moves the way KVM lets it:
-				 * xAPIC -> x2APIC, either -> disabled,
-				 * disabled -> xAPIC.
-				 */
-				uint64_t base = VKVM_APIC_BASE | (i ? 0 : MSR_IA32_APICBASE_BSP);
-
-				if (vkvm_lapic_x2apic(l, i) || mmio)
-					base |= (op & 0x20) ? MSR_IA32_APICBASE_ENABLE |
-							      MSR_IA32_APICBASE_EXTD : 0;
-				else
-					base |= MSR_IA32_APICBASE_ENABLE;
-				vkvm_lapic_set_base(l, i, base);
+				apic_base_op(l, i, &in);
 				break;
 			}
 			uint32_t ev = avic_vcpu_take_events(vcpu, &sipi);

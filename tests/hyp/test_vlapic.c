@@ -243,3 +243,95 @@ TEST(vlapic_x2apic_ldr_derivation)
 	ASSERT_EQ(*apic_reg(r, APIC_LDR), 0x00120008);
 	host_pages_free(r);
 }
+
+/* IA32_APIC_BASE: EN (bit 11) and EXTD (bit 10) make the state. */
+#define BASE_EN		MSR_IA32_APICBASE_ENABLE
+#define BASE_EXTD	MSR_IA32_APICBASE_EXTD
+#define BASE_BSP	MSR_IA32_APICBASE_BSP
+#define XAPIC		(VLAPIC_APIC_BASE_DEFAULT | BASE_EN)
+#define X2APIC		(XAPIC | BASE_EXTD)
+#define OFF		VLAPIC_APIC_BASE_DEFAULT
+
+TEST(vlapic_apic_base_modes)
+{
+	ASSERT_EQ(vlapic_apic_base_mode(OFF), VLAPIC_MODE_DISABLED);
+	ASSERT_EQ(vlapic_apic_base_mode(OFF | BASE_EXTD), VLAPIC_MODE_INVALID);
+	ASSERT_EQ(vlapic_apic_base_mode(XAPIC | BASE_BSP), VLAPIC_MODE_XAPIC);
+	ASSERT_EQ(vlapic_apic_base_mode(X2APIC), VLAPIC_MODE_X2APIC);
+	ASSERT_EQ(vlapic_apic_base_mode(0), VLAPIC_MODE_DISABLED);
+}
+
+/* 7:0, 9 and MAXPHYADDR..63; EXTD only without x2APIC in CPUID; never BSP. */
+TEST(vlapic_apic_base_reserved_bits)
+{
+	ASSERT_EQ(vlapic_apic_base_reserved(36, true), test_bits(63, 36) | test_bits(7, 0) | 1ULL << 9);
+	ASSERT_EQ(vlapic_apic_base_reserved(52, false),
+		  test_bits(63, 52) | test_bits(7, 0) | 1ULL << 9 | 1ULL << 10);
+	ASSERT_EQ(vlapic_apic_base_reserved(64, true), test_bits(7, 0) | 1ULL << 9);
+	ASSERT_EQ(vlapic_apic_base_reserved(200, true), test_bits(7, 0) | 1ULL << 9);
+	ASSERT(!(vlapic_apic_base_reserved(32, false) & (BASE_BSP | BASE_EN)));
+}
+
+/* SDM vol. 3 10.12.5.1: every pair of states, both ways. */
+TEST(vlapic_apic_base_transitions)
+{
+	static const struct {
+		uint64_t from, to;
+		int want;
+	} t[] = {
+		{ XAPIC, X2APIC, 0 },
+		{ XAPIC, OFF, 0 },
+		{ XAPIC, OFF | BASE_EXTD, -EINVAL },		/* EXTD without EN */
+		{ X2APIC, XAPIC, -EINVAL },			/* only through disabled */
+		{ X2APIC, OFF, 0 },
+		{ X2APIC, OFF | BASE_EXTD, -EINVAL },
+		{ OFF, XAPIC, 0 },
+		{ OFF, X2APIC, -EINVAL },			/* only through xAPIC */
+		{ OFF, OFF | BASE_EXTD, -EINVAL },
+		/* Relocation and the BSP flag, in any enabled state. */
+		{ XAPIC, 0xFED40000ULL | BASE_EN, 0 },
+		{ X2APIC, 0xFED40000ULL | BASE_EN | BASE_EXTD, 0 },
+		{ OFF, 0x12345000ULL, 0 },
+		{ XAPIC, XAPIC | BASE_BSP, 0 },
+		{ XAPIC | BASE_BSP, XAPIC, 0 },
+		{ XAPIC, (1ULL << 35) | BASE_EN, 0 },		/* below MAXPHYADDR 36 */
+		/* Reserved bits. */
+		{ XAPIC, XAPIC | 1, -EINVAL },
+		{ XAPIC, XAPIC | 0x80, -EINVAL },
+		{ XAPIC, XAPIC | 0x200, -EINVAL },
+		{ XAPIC, XAPIC | 1ULL << 36, -EINVAL },
+		{ XAPIC, XAPIC | 1ULL << 63, -EINVAL },
+		/* Writing what is there is no transition: legal even if odd. */
+		{ XAPIC | 1, XAPIC | 1, 0 },
+		{ X2APIC, X2APIC, 0 },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
+		if (vlapic_apic_base_check(t[i].from, t[i].to, true, 36) != t[i].want)
+			test_fail(__FILE__, __LINE__, "0x%llx -> 0x%llx: %d, want %d",
+				  (unsigned long long)t[i].from, (unsigned long long)t[i].to,
+				  vlapic_apic_base_check(t[i].from, t[i].to, true, 36), t[i].want);
+	/* No x2APIC in CPUID: EXTD is a reserved bit. */
+	ASSERT_EQ(vlapic_apic_base_check(XAPIC, X2APIC, false, 36), -EINVAL);
+	ASSERT_OK(vlapic_apic_base_check(XAPIC, OFF, false, 36));
+	/* A wider MAXPHYADDR makes the same bit a base bit. */
+	ASSERT_OK(vlapic_apic_base_check(XAPIC, XAPIC | 1ULL << 36, true, 48));
+}
+
+TEST(vlapic_apic_base_change_effects)
+{
+	const unsigned int reset = VLAPIC_BASE_RESET, on = VLAPIC_BASE_X2APIC_ON;
+	const unsigned int off = VLAPIC_BASE_X2APIC_OFF, moved = VLAPIC_BASE_MOVED;
+
+	ASSERT_EQ(vlapic_apic_base_change(XAPIC, XAPIC), 0);
+	ASSERT_EQ(vlapic_apic_base_change(XAPIC, XAPIC | BASE_BSP), 0);
+	ASSERT_EQ(vlapic_apic_base_change(XAPIC, OFF), reset);
+	ASSERT_EQ(vlapic_apic_base_change(OFF, XAPIC), reset);
+	ASSERT_EQ(vlapic_apic_base_change(XAPIC, X2APIC), on);
+	ASSERT_EQ(vlapic_apic_base_change(X2APIC, OFF), reset | off);
+	ASSERT_EQ(vlapic_apic_base_change(XAPIC, 0xFED40000ULL | BASE_EN), moved);
+	ASSERT_EQ(vlapic_apic_base_change(XAPIC, 0xFED40000ULL), moved | reset);
+	ASSERT_EQ(vlapic_apic_base_change(OFF, 0xFED40000ULL), moved);
+	/* Not legal from a guest, but a host may set it: reset, then x2APIC. */
+	ASSERT_EQ(vlapic_apic_base_change(OFF, X2APIC), reset | on);
+}

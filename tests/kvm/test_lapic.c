@@ -341,6 +341,141 @@ TEST(kvm_lapic_reset)
 	lapic_free(l);
 }
 
+struct moves {
+	uint32_t n, idx;
+	uint64_t from, to;
+};
+
+static void record_move(void *opaque, uint32_t idx, uint64_t old_page, uint64_t new_page)
+{
+	struct moves *m = opaque;
+
+	m->n++;
+	m->idx = idx;
+	m->from = old_page;
+	m->to = new_page;
+}
+
+/* The guest's WRMSR: the model's check with the guest's CPUID, then set. */
+static int base_wr(struct vkvm_lapic *l, uint32_t idx, uint64_t val)
+{
+	int ret = vkvm_lapic_check_base(l, idx, val, true, 48);
+
+	if (!ret)
+		vkvm_lapic_set_base(l, idx, val);
+	return ret;
+}
+
+/* IA32_APIC_BASE: #GP leaves everything alone, EN resets, x2APIC and back. */
+TEST(kvm_lapic_apic_base_transitions)
+{
+	struct vkvm_lapic *l = lapic_new(2);
+	uint64_t val;
+
+	ASSERT_EQ(vkvm_lapic_base(l, 0), BASE_XAPIC | MSR_IA32_APICBASE_BSP);
+	ASSERT_EQ(vkvm_lapic_base(l, 1), BASE_XAPIC);
+	/* Refused: nothing changes. */
+	ASSERT_EQ(base_wr(l, 1, VKVM_APIC_BASE | MSR_IA32_APICBASE_EXTD), -EINVAL);
+	ASSERT_EQ(base_wr(l, 1, BASE_XAPIC | 0x200), -EINVAL);
+	ASSERT_EQ(base_wr(l, 1, BASE_XAPIC | 1ULL << 48), -EINVAL);
+	ASSERT_EQ(vkvm_lapic_check_base(l, 1, BASE_X2APIC, false, 48), -EINVAL);
+	ASSERT_EQ(vkvm_lapic_base(l, 1), BASE_XAPIC);
+	/* The BSP flag is R/W and changes nothing else. */
+	ASSERT(!wr(l, 1, APIC_SPIV, 0x1FF));
+	ASSERT_OK(base_wr(l, 1, BASE_XAPIC | MSR_IA32_APICBASE_BSP));
+	ASSERT_EQ(rd(l, 1, APIC_SPIV), 0x1FF);
+	ASSERT_OK(base_wr(l, 1, BASE_XAPIC));
+	/* x2APIC: the 32-bit ID; then no way back to xAPIC but through disabled. */
+	ASSERT_OK(base_wr(l, 1, BASE_X2APIC));
+	ASSERT_OK(msr_rd(l, 1, 0x802, &val));
+	ASSERT_EQ(val, 1);
+	ASSERT_EQ(base_wr(l, 1, BASE_XAPIC), -EINVAL);
+	ASSERT(vkvm_lapic_x2apic(l, 1));
+	ASSERT_OK(msr_wr(l, 1, 0x80F, 0x1FF));
+	ASSERT_OK(base_wr(l, 1, VKVM_APIC_BASE));
+	ASSERT(!vkvm_lapic_x2apic(l, 1) && !vkvm_lapic_mmio_enabled(l, 1));
+	ASSERT_EQ(base_wr(l, 1, BASE_X2APIC), -EINVAL);
+	ASSERT_OK(base_wr(l, 1, BASE_XAPIC));
+	/* Back in xAPIC: the ID in 31:24, the rest at power-up, x2AVIC off. */
+	ASSERT_EQ(rd(l, 1, APIC_ID), 1U << 24);
+	ASSERT_EQ(rd(l, 1, APIC_LDR), 0);
+	ASSERT_EQ(rd(l, 1, APIC_SPIV), 0xFF);
+	ASSERT_EQ(msr_rd(l, 1, 0x802, &val), -EINVAL);
+	ASSERT(!wr(l, 1, APIC_LDR, 0x04000000));
+	ASSERT(avic_vcpu_match_dest(l->vcpus[1], 0x04, true, false));
+	lapic_free(l);
+}
+
+/* A disable resets the page; what arrives while disabled is not taken. */
+TEST(kvm_lapic_apic_base_disable_resets)
+{
+	struct vkvm_lapic *l = lapic_new(2);
+
+	ASSERT(!wr(l, 1, APIC_SPIV, 0x1FF));
+	ASSERT(wr(l, 1, APIC_TASKPRI, 0x20));
+	ASSERT(!wr(l, 1, APIC_LVT0, 0x30));
+	ASSERT(!wr(l, 1, APIC_LDR, 0x08000000));
+	ASSERT(avic_vcpu_match_dest(l->vcpus[1], 0x08, true, false));
+	avic_deliver(l->vcpus[1], 0x40);
+	/* true: the reset cleared TPR, the runner mirrors CR8. */
+	ASSERT(vkvm_lapic_set_base(l, 1, VKVM_APIC_BASE));
+	ASSERT_EQ(vkvm_lapic_cr8(l, 1), 0);
+	ASSERT(!avic_vcpu_match_dest(l->vcpus[1], 0x08, true, false));
+	ASSERT(!irr(l, 1, 0x40));
+	avic_deliver(l->vcpus[1], 0x41);
+	ASSERT(!vkvm_lapic_deliverable(l, 1));
+	ASSERT(vkvm_lapic_set_base(l, 1, BASE_XAPIC));
+	ASSERT(!irr(l, 1, 0x41));
+	ASSERT(!vkvm_lapic_deliverable(l, 1));
+	ASSERT_EQ(rd(l, 1, APIC_SPIV), 0xFF);
+	ASSERT_EQ(rd(l, 1, APIC_TASKPRI), 0);
+	ASSERT_EQ(rd(l, 1, APIC_LVT0), 1U << 16);
+	ASSERT_EQ(rd(l, 1, APIC_ID), 1U << 24);
+	/* No change, no reset. */
+	ASSERT(!wr(l, 1, APIC_SPIV, 0x1FF));
+	ASSERT(!vkvm_lapic_set_base(l, 1, BASE_XAPIC));
+	ASSERT_EQ(rd(l, 1, APIC_SPIV), 0x1FF);
+	lapic_free(l);
+}
+
+/* Relocation: the move hook gets the pages, per vCPU, enabled or not. */
+TEST(kvm_lapic_apic_base_moves)
+{
+	struct vkvm_lapic *l = lapic_new(2);
+	struct moves m = { 0 };
+
+	l->move = record_move;
+	l->move_opaque = &m;
+	ASSERT(!wr(l, 0, APIC_SPIV, 0x1FF));
+	ASSERT_OK(base_wr(l, 0, 0xFED40000ULL | MSR_IA32_APICBASE_ENABLE | MSR_IA32_APICBASE_BSP));
+	ASSERT_EQ(m.n, 1);
+	ASSERT_EQ(m.idx, 0);
+	ASSERT_EQ(m.from, VKVM_APIC_BASE);
+	ASSERT_EQ(m.to, 0xFED40000ULL);
+	/* A move keeps the registers. */
+	ASSERT_EQ(rd(l, 0, APIC_SPIV), 0x1FF);
+	ASSERT(vkvm_lapic_mmio_enabled(l, 0));
+	/* Flags alone move nothing. */
+	ASSERT_OK(base_wr(l, 0, 0xFED40000ULL | MSR_IA32_APICBASE_ENABLE));
+	ASSERT_EQ(m.n, 1);
+	/* Moving while disabling: both. */
+	ASSERT_OK(base_wr(l, 1, 0x7FFFF000ULL));
+	ASSERT_EQ(m.n, 2);
+	ASSERT_EQ(m.idx, 1);
+	ASSERT_EQ(m.to, 0x7FFFF000ULL);
+	ASSERT(!vkvm_lapic_mmio_enabled(l, 1));
+	/* Above 4 GiB, below MAXPHYADDR. */
+	ASSERT_OK(base_wr(l, 1, (1ULL << 40) | MSR_IA32_APICBASE_ENABLE));
+	ASSERT_EQ(m.to, 1ULL << 40);
+	ASSERT(vkvm_lapic_mmio_enabled(l, 1));
+	/* The path KVM reports after an exit moves it too. */
+	vkvm_lapic_set_base(l, 1, BASE_XAPIC);
+	ASSERT_EQ(m.n, 4);
+	ASSERT_EQ(m.from, 1ULL << 40);
+	ASSERT_EQ(m.to, VKVM_APIC_BASE);
+	lapic_free(l);
+}
+
 /* The timer without its thread: arming, the current count, mode changes. */
 TEST(kvm_lapic_timer_registers)
 {

@@ -326,10 +326,10 @@ static void json_apic(const struct vkvm_result *r)
 	       ",\"sipis\":%" PRIu64 ",\"timer_fires\":%" PRIu64 ",\"halt_polls\":%" PRIu64
 	       ",\"halt_poll_misses\":%" PRIu64 ",\"kick_ns\":%" PRIu64 ",\"msr_gp\":%" PRIu64
 	       ",\"x2apic\":%s"
-	       ",\"tsc_deadline\":%s}", a->kicks, a->wakeups,
+	       ",\"tsc_deadline\":%s,\"apic_base_msr\":%s}", a->kicks, a->wakeups,
 	       a->injected, a->irq_windows, a->nmis, a->inits, a->sipis, a->timer_fires,
 	       a->halt_polls, a->halt_poll_misses, a->kick_ns, r->msr_gp, r->x2apic ? "true" : "false",
-	       r->tsc_deadline ? "true" : "false");
+	       r->tsc_deadline ? "true" : "false", r->apic_base_msr ? "true" : "false");
 }
 
 /* The human summary, on stderr after the guest's output (--stats). */
@@ -369,9 +369,11 @@ static void run_stats(const struct vkvm_result *r)
 		", timer fires %" PRIu64 "\n", a->kicks, a->wakeups, a->injected, a->irq_windows,
 		a->nmis, a->inits, a->sipis, a->timer_fires);
 	fprintf(stderr, "vintc: run: halt polls %" PRIu64 " ended a HLT, %" PRIu64
-		" gave up; MSR #GPs %" PRIu64 "; x2APIC %s, TSC-deadline %s\n", a->halt_polls,
-		a->halt_poll_misses, r->msr_gp, r->x2apic ? "advertised" : "hidden (probe)",
-		r->tsc_deadline ? "advertised" : "hidden (probe)");
+		" gave up; MSR #GPs %" PRIu64 "; x2APIC %s, TSC-deadline %s, IA32_APIC_BASE %s\n",
+		a->halt_polls, a->halt_poll_misses, r->msr_gp,
+		r->x2apic ? "advertised" : "hidden (probe)",
+		r->tsc_deadline ? "advertised" : "hidden (probe)",
+		r->apic_base_msr ? "filtered" : "followed after exits (probe)");
 }
 
 static void run_json(const struct vkvm_result *r)
