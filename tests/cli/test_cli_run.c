@@ -82,7 +82,8 @@ TEST(kvm_run_cli_reset)
 
 	need_kvm();
 	RUN(&c, "run", "--timeout", "30", "-c", "2", "--json", "--stats", guest_path("reset"));
-	if (c.status != 1 || !strstr(c.out, "PASS boot 4: every reset path rebooted the machine\n") ||
+	if (c.status != 1 ||
+	    !strstr(c.out, "PASS boot 4: every reset path rebooted the machine\n") ||
 	    !json_num(c.out, "reboots", &reboots) || reboots != 4 ||
 	    !strstr(c.err, "s, 4 reboots, exits:"))
 		test_fail(__FILE__, __LINE__, "exit %d\nstdout:\n%s\nstderr:\n%s", c.status,

@@ -337,7 +337,8 @@ static void reset_guest(uint32_t cpus)
 	out = lib_run_smp("reset", NULL, 30, cpus, &r);
 	for (size_t i = 0; i < ARRAY_SIZE(lines); i++)
 		if (!strstr(out, lines[i]))
-			test_fail(__FILE__, __LINE__, "-c %u: no \"%s\" in:\n%s", cpus, lines[i], out);
+			test_fail(__FILE__, __LINE__, "-c %u: no \"%s\" in:\n%s", cpus, lines[i],
+				  out);
 	if (strstr(out, "FAIL") || r.end != VKVM_END_DEBUG_EXIT || r.exit_status != 1)
 		test_fail(__FILE__, __LINE__, "-c %u: %s\n%s", cpus, r.message, out);
 	ASSERT_EQ(r.reboots, 4);
@@ -371,7 +372,8 @@ TEST(kvm_reset_no_reboot_ends_the_run)
 		o.irqchip = chips[i];
 		o.no_reboot = true;
 		out = lib_run_opts("reset", &o, &r);
-		if (!strstr(out, "PASS boot 0: reset through port 0x92\n") || strstr(out, "boot 1") ||
+		if (!strstr(out, "PASS boot 0: reset through port 0x92\n") ||
+		    strstr(out, "boot 1") ||
 		    strstr(out, "FAIL") || r.end != VKVM_END_RESET ||
 		    r.exit_status != VKVM_STATUS_RESET || r.reboots)
 			test_fail(__FILE__, __LINE__, "irqchip %zu: end %d status %d: %s\n%s", i,

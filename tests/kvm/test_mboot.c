@@ -251,7 +251,8 @@ TEST(mboot_cmdline_starts_with_the_image_name)
 	static const struct {
 		const char *name, *cmdline, *want;
 	} cases[] = {
-		{ "build/guests/k.elf", "console=ttyS0 quiet", "build/guests/k.elf console=ttyS0 quiet" },
+		{ "build/guests/k.elf", "console=ttyS0 quiet",
+		  "build/guests/k.elf console=ttyS0 quiet" },
 		{ "k.elf", NULL, "k.elf " },
 		{ "/abs/k.elf", "", "/abs/k.elf " },
 		{ "", "x", " x" },
