@@ -282,6 +282,12 @@ unsigned int vlapic_apic_base_change(uint64_t old, uint64_t val)
 	 */
 	if ((old ^ val) & MSR_IA32_APICBASE_ENABLE)
 		what |= VLAPIC_BASE_RESET;
+	/*
+	 * x2APIC -> xAPIC is no legal WRMSR: seen after the fact (a copy of
+	 * the MSR read at the next exit), the APIC went through disabled.
+	 */
+	if (from == VLAPIC_MODE_X2APIC && to == VLAPIC_MODE_XAPIC)
+		what |= VLAPIC_BASE_RESET;
 	if (from != VLAPIC_MODE_X2APIC && to == VLAPIC_MODE_X2APIC)
 		what |= VLAPIC_BASE_X2APIC_ON;
 	if (from == VLAPIC_MODE_X2APIC && to != VLAPIC_MODE_X2APIC)

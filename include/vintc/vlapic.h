@@ -119,8 +119,11 @@ uint64_t vlapic_apic_base_reserved(unsigned int maxphyaddr, bool x2apic_supporte
 int vlapic_apic_base_check(uint64_t old, uint64_t val, bool x2apic_supported,
 			   unsigned int maxphyaddr);
 
-/* What a legal change of IA32_APIC_BASE from old to val asks of the APIC. */
-#define VLAPIC_BASE_RESET	(1U << 0)	/* EN changed: the power-up state */
+/*
+ * What a change of IA32_APIC_BASE from old to val asks of the APIC: a
+ * legal WRMSR, or two seen as one (x2APIC -> xAPIC went through disabled).
+ */
+#define VLAPIC_BASE_RESET	(1U << 0)	/* through disabled: the power-up state */
 #define VLAPIC_BASE_X2APIC_ON	(1U << 1)	/* entered x2APIC: 32-bit ID, derived LDR */
 #define VLAPIC_BASE_X2APIC_OFF	(1U << 2)	/* left x2APIC (to disabled) */
 #define VLAPIC_BASE_MOVED	(1U << 3)	/* the xAPIC page's address changed */

@@ -332,6 +332,8 @@ TEST(vlapic_apic_base_change_effects)
 	ASSERT_EQ(vlapic_apic_base_change(XAPIC, 0xFED40000ULL | BASE_EN), moved);
 	ASSERT_EQ(vlapic_apic_base_change(XAPIC, 0xFED40000ULL), moved | reset);
 	ASSERT_EQ(vlapic_apic_base_change(OFF, 0xFED40000ULL), moved);
+	/* x2APIC -> xAPIC seen after the fact went through disabled. */
+	ASSERT_EQ(vlapic_apic_base_change(X2APIC, XAPIC), reset | off);
 	/* Not legal from a guest, but a host may set it: reset, then x2APIC. */
 	ASSERT_EQ(vlapic_apic_base_change(OFF, X2APIC), reset | on);
 }
