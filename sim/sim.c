@@ -376,6 +376,10 @@ static void run_det(struct sim *s)
 		if (vcpu_step_det(&s->vcpus[e]))
 			last_progress = s->clock;
 	}
+	/* Close the running slices of the vCPUs the run ended in guest mode. */
+	for (uint32_t i = 0; i < s->nvcpus; i++)
+		if (load_acquire(&s->vcpus[i].vcpu->mode) == VCPU_IN_GUEST_MODE)
+			vcpu_leave(&s->vcpus[i]);
 	free(pick);
 }
 

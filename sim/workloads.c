@@ -217,6 +217,12 @@ static int self_step(struct sim_vcpu *v)
 	return 1;
 }
 
+/* A self-IPI needs no second vCPU: done when every message came back. */
+static bool self_done(struct sim_vcpu *v)
+{
+	return !READ_ONCE(v->to_send) && all_credits_back(v);
+}
+
 /* ---- GICv5: devices inject virtual SPIs or LPIs, VPEs take them ------------------ */
 
 static unsigned int gic_type(const struct sim *s)
@@ -517,7 +523,7 @@ static const struct sim_workload workloads[] = {
 	  .device_done = no_device_done, .vcpu_done = sender_done },
 	{ .name = "self-ipi", .arch = VM_ARCH_AVIC, .devices = 0, .setup_vm = NULL,
 	  .guest_step = self_step, .on_irq = credit_to_sender, .device_step = no_device_step,
-	  .device_done = no_device_done, .vcpu_done = sender_done },
+	  .device_done = no_device_done, .vcpu_done = self_done },
 	{ .name = "churn", .arch = VM_ARCH_AVIC, .devices = 2, .setup_vm = NULL,
 	  .guest_step = all_to_all_step, .on_irq = credit_to_sender, .device_step = churn_device_step,
 	  .device_done = churn_device_done, .vcpu_done = sender_done,

@@ -277,4 +277,19 @@ TEST(cli_sim_usage_errors)
 	USAGE_ERROR("vintc: sim: logical-cluster takes at most 60 vCPUs per VM "
 		    "(15 xAPIC clusters of 4), not 61\n",
 		    "sim", "logical-cluster", "--vcpus", "61");
+	/* Options that would do nothing are refused. */
+	for (const char *const *w = (const char *const[]){ "ipi-pingpong", "ipi-all-to-all",
+							    "broadcast", "logical-cluster", NULL };
+	     *w; w++)
+		USAGE_ERROR_HAS("it needs --vcpus 2 or more, not 1", "sim", *w, "--vcpus", "1");
+	for (const char *const *f = (const char *const[]){ "--x2avic", "--x2avic-4k",
+							    "--no-ipiv", "--erratum-1235", NULL };
+	     *f; f++) {
+		USAGE_ERROR_HAS("are AVIC options", "sim", "gicv5-spi", *f);
+		USAGE_ERROR_HAS("are AVIC options", "sim", "gicv5-lpi", *f);
+	}
+	/* A trace that cannot be written: before the run, with errno, status 2. */
+	USAGE_ERROR("vintc: sim: cannot write the trace /nonexistent/vintc/t.json: "
+		    "No such file or directory\n",
+		    "sim", "ipi-pingpong", "--trace", "/nonexistent/vintc/t.json");
 }

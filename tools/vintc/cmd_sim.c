@@ -89,7 +89,9 @@ void cmd_sim_usage(FILE *f)
 		fprintf(f, "  %-17s %s\n", *w, sim_wl_desc(*w));
 	fputs("\n"
 	      "  --vms N           VMs, 1..64 (default 1)\n"
-	      "  --vcpus N         vCPUs per VM, 1..208 (default 4); at most 4096 in all\n"
+	      "  --vcpus N         vCPUs per VM, 1..208 (default 4); at most 4096 in all;\n"
+      "                    ipi-pingpong, ipi-all-to-all, broadcast and\n"
+      "                    logical-cluster need 2 or more\n"
 	      "  --host-cpus N     model host CPUs, 1..1024 (default 4).  vCPUs are spread\n"
 	      "                    over them; a GICv5 workload needs one per vCPU (a VPE is\n"
 	      "                    resident on one PE at a time)\n"
@@ -165,6 +167,19 @@ static bool sim_wl_known(const char *name)
 {
 	for (const char *const *w = sim_workloads(); *w; w++)
 		if (!strcmp(*w, name))
+			return true;
+	return false;
+}
+
+/* Workloads whose senders and targets are distinct vCPUs of one VM. */
+static bool sim_wl_needs_two(const char *name)
+{
+	static const char *const two[] = {
+		"ipi-pingpong", "ipi-all-to-all", "broadcast", "logical-cluster",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(two); i++)
+		if (!strcmp(two[i], name))
 			return true;
 	return false;
 }
@@ -311,6 +326,10 @@ static int sim_parse(int argc, char **argv, struct sim_opts *o, bool *json)
 		return cli_usage_error("sim: unknown workload '%s' (expected %s)", workload,
 				       expected);
 	o->workload = workload;
+	/* Options that would do nothing are refused, not ignored. */
+	if (sim_wl_gicv5(workload) && (sa.x2 || sa.x2_4k || o->disable_ipiv || o->erratum_1235))
+		return cli_usage_error("sim: %s runs on GICv5: --x2avic, --x2avic-4k, --no-ipiv and --erratum-1235 are AVIC options",
+				       workload);
 	if (args_model(sa.x2, sa.x2_4k, &o->model))
 		return CLI_EXIT_USAGE;
 	if (sim_num("--vms", sa.vms, 1, SIM_MAX_VMS, &vms) ||
@@ -321,6 +340,9 @@ static int sim_parse(int argc, char **argv, struct sim_opts *o, bool *json)
 	    sim_num("--watchdog-ms", sa.watchdog, 1, SIM_MAX_WATCHDOG_MS, &watchdog) ||
 	    sim_num("--seconds", sa.seconds, 1, SIM_MAX_SECONDS, &o->seconds))
 		return CLI_EXIT_USAGE;
+	if (vcpus < 2 && sim_wl_needs_two(workload))
+		return cli_usage_error("sim: %s sends between the vCPUs of a VM: it needs --vcpus 2 or more, not %" PRIu64,
+				       workload, vcpus);
 	o->vms = (uint32_t)vms;
 	o->vcpus = (uint32_t)vcpus;
 	o->host_cpus = (uint32_t)host_cpus;
@@ -348,6 +370,15 @@ int cmd_sim(int argc, char **argv)
 		return status;
 	if (cli_parse_only)
 		return CLI_EXIT_OK;
+	/* A trace that cannot be written is known before the run, not after it. */
+	if (o.trace_path) {
+		FILE *f = fopen(o.trace_path, "w");
+
+		if (!f)
+			return cli_usage_error("sim: cannot write the trace %s: %s", o.trace_path,
+					       strerror(errno));
+		fclose(f);
+	}
 
 	ret = sim_run(&o, &r);
 	if (ret == -EINVAL)
