@@ -29,6 +29,7 @@
 
 #include <vintc/avic.h>
 
+#include "halt_poll.h"
 #include "vkvm.h"
 
 #ifdef __x86_64__
@@ -226,33 +227,50 @@ static bool halt_ready(struct vkvm_cpu *c)
 	return has_events(c);
 }
 
+static bool poll_ready(void *arg)
+{
+	struct vkvm_cpu *c = arg;
+
+	return halt_ready(c) || vkvm_stopping(c->v);
+}
+
 /*
  * Halt polling, as KVM does before it blocks a vCPU: look for a wake-up
- * reason for up to halt_poll_ns first.  The vCPU is still loaded and not
- * blocking, so IsRunning stays 1 and a sender's IPI is accelerated (IRR
- * and a doorbell, which outside KVM_RUN rings nobody) instead of taking
- * the not-running exit and a futex wake; the poll sees the IRR bit.  The
- * cost is a host CPU kept busy for at most halt_poll_ns per HLT.
+ * reason for up to this vCPU's window first (kvm/halt_poll.c sizes it and
+ * stops early when the host has other work for the CPU).  The vCPU is
+ * still loaded and not blocking, so IsRunning stays 1 and a sender's IPI
+ * is accelerated (IRR and a doorbell, which outside KVM_RUN rings nobody)
+ * instead of taking the not-running exit and a futex wake; the poll sees
+ * the IRR bit.  The cost is a host CPU kept busy for the window.
  */
 static bool halt_poll(struct vkvm_cpu *c)
 {
 	struct vkvm *v = c->v;
-	uint64_t end;
+	enum vkvm_poll_end end = VKVM_POLL_TIMEOUT;
 
 	if (!v->halt_poll_ns)
 		return false;
-	end = host_now_ns() + v->halt_poll_ns;
-	do {
-		for (int i = 0; i < 64; i++) {
-			if (halt_ready(c) || vkvm_stopping(v)) {
-				vkvm_count(&v->lapic.st.halt_polls);
-				return true;
-			}
-			__builtin_ia32_pause();
-		}
-	} while (host_now_ns() < end);
+	if (c->halt_poll_ns)
+		end = vkvm_halt_poll_run(c->halt_poll_ns, poll_ready, c);
+	if (end == VKVM_POLL_READY) {
+		vkvm_count(&v->lapic.st.halt_polls);
+		return true;
+	}
 	vkvm_count(&v->lapic.st.halt_poll_misses);
+	if (end == VKVM_POLL_YIELDED)
+		vkvm_count(&v->lapic.st.halt_poll_yields);
 	return false;
+}
+
+/* A HLT: poll, then block; the whole halt sizes the next poll. */
+static void halt(struct vkvm_cpu *c)
+{
+	uint64_t t0 = host_now_ns();
+
+	if (!halt_poll(c))
+		block_until(c, halt_ready);
+	c->halt_poll_ns = vkvm_halt_poll_next(c->halt_poll_ns, c->v->halt_poll_ns,
+					      host_now_ns() - t0);
 }
 
 static bool park_ready(struct vkvm_cpu *c)
@@ -437,8 +455,7 @@ static bool handle_exit(struct vkvm_cpu *c)
 				(unsigned long long)vkvm_cpu_rip(c));
 			return false;
 		}
-		if (!halt_poll(c))
-			block_until(c, halt_ready);
+		halt(c);
 		return true;
 	case KVM_EXIT_SHUTDOWN:
 		vkvm_end(v, VKVM_END_SHUTDOWN, VKVM_STATUS_SHUTDOWN,

@@ -44,6 +44,7 @@ struct vkvm_cpu {
 	uint32_t has_self;
 	bool parked;			/* AP not started: no KVM_RUN */
 	bool wait_sipi;			/* parked after INIT: a STARTUP starts it */
+	uint64_t halt_poll_ns;		/* its halt-polling window (kvm/halt_poll.h) */
 	uint64_t exits[VKVM_NR_EXIT_REASONS];
 	uint64_t exits_other;
 };

@@ -111,7 +111,8 @@ struct vkvm_apic_stats {
 	uint64_t irq_windows;		/* interrupt windows requested */
 	uint64_t timer_fires;		/* APIC timer expiries (masked ones too) */
 	uint64_t halt_polls;		/* HLTs that halt polling ended without blocking */
-	uint64_t halt_poll_misses;	/* HLTs that polled, then blocked */
+	uint64_t halt_poll_misses;	/* HLTs that polled (window 0 too), then blocked */
+	uint64_t halt_poll_yields;	/* of those, polls cut short: the host had other work */
 };
 
 struct vkvm_opts {
