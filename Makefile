@@ -104,12 +104,20 @@ $(BUILD)/obj/tests/%.o $(BUILD)/obj/fuzz/%.o $(BUILD)/obj/bench/%.o: ALL_CFLAGS 
 # A folder's subfolders (kvm/devices/) reach the folder's private headers.
 $(BUILD)/obj/kvm/%.o: ALL_CFLAGS += -Ikvm
 
-$(BUILD)/obj/%.o: %.c
+# The flags this build folder was made with.  Every object depends on the
+# file, which is rewritten only when they change, so `make WERROR=1 check`
+# after `make check` compiles everything again.
+FLAGS_FILE := $(BUILD)/.flags
+FLAGS_NOW  := $(CC) $(ALL_CFLAGS) $(HARNESS_CFLAGS) $(LDFLAGS) | $(GUEST_CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS)
+$(shell mkdir -p $(BUILD) && printf '%s\n' '$(FLAGS_NOW)' | cmp -s - $(FLAGS_FILE) || \
+	printf '%s\n' '$(FLAGS_NOW)' > $(FLAGS_FILE))
+
+$(BUILD)/obj/%.o: %.c $(FLAGS_FILE)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(BUILD)/guests/obj/%.o: %
+$(BUILD)/guests/obj/%.o: % $(FLAGS_FILE)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  GUESTCC $<")
 	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@
@@ -153,7 +161,7 @@ bench: deps
 	$(Q)VINTC_GUESTS=$(abspath $(BUILD)/guests) $(BENCH)
 
 run: deps
-	$(Q)$(MAKE) --no-print-directory $(CLI)
+	$(Q)$(MAKE) --no-print-directory $(CLI) $(GUESTS)
 	$(Q)sh tools/demo.sh $(CLI)
 
 # libFuzzer targets (fuzz/fuzz_*.c, see fuzz/README.md): the library with
@@ -184,7 +192,8 @@ soak:
 # Model checking (verify/): spin proves the AVIC and GICv5 delivery models
 # and refutes their deliberately broken variants.
 .PHONY: verify
-verify: deps
+verify:
+	$(Q)CC="$(CC)" SAN="$(SAN)" sh tools/deps.sh verify
 	$(Q)sh verify/run.sh
 
 clean:

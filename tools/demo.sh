@@ -40,7 +40,14 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ] && [ -f "$guest" ]; then
 	printf 'guest exit status %s; KVM'"'"'s LAPIC does not report an illegal vector\n' "$status"
 	printf 'in ESR, hence the SKIP line; APIC accesses and HLT never leave the kernel\n'
 else
-	step "No usable /dev/kvm: skipping the real-guest run (the model demonstration follows)"
+	if [ ! -e /dev/kvm ]; then
+		why="there is no /dev/kvm on this machine"
+	elif [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+		why="/dev/kvm is not readable and writable by $(id -un) (root or the kvm group)"
+	else
+		why="the guest $guest is missing (make guests builds it)"
+	fi
+	step "Skipping the real-guest run: $why (the model demonstration follows)"
 fi
 
 step "Every workload, free-running: one host thread per vCPU, 2000 messages per sender"

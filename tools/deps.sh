@@ -1,8 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Installs the Debian packages vintc needs, if any are missing.
+# Installs the Debian packages a make target needs, if any are missing.
 # Quiet and quick when everything is already there.
+# Usage: deps.sh [build|verify]   (build: compilers and sanitizer runtimes;
+#                                  verify: spin, for `make verify`, too)
 set -e
+
+purpose=${1:-build}
 
 need=""
 command -v cc >/dev/null 2>&1 || need="$need gcc libc6-dev"
@@ -19,12 +23,25 @@ if [ -n "$SAN" ] && ! ls /usr/lib/gcc/*/*/libtsan.so >/dev/null 2>&1; then
 	need="$need libasan8 libtsan2 libubsan1"
 fi
 # make verify model-checks the delivery protocols (verify/) with spin.
-command -v spin >/dev/null 2>&1 || need="$need spin"
+if [ "$purpose" = verify ]; then
+	command -v spin >/dev/null 2>&1 || need="$need spin"
+fi
 [ -z "$need" ] && exit 0
 
-echo "vintc: installing Debian packages:$need" >&2
+# One line, and a failure, when they cannot be installed here.
+cannot() {
+	echo "vintc: missing Debian packages:$need ($1; install them with: apt-get install$need)" >&2
+	exit 1
+}
+SUDO=
 if [ "$(id -u)" -ne 0 ]; then
-	SUDO=sudo
+	if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+		SUDO="sudo -n"
+	else
+		cannot "not root and no password-less sudo"
+	fi
 fi
-$SUDO apt-get update -qq
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
+echo "vintc: installing Debian packages:$need" >&2
+$SUDO apt-get update -qq >/dev/null 2>&1 || cannot "apt-get update failed"
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null 2>&1 ||
+	cannot "apt-get install failed"
