@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <vintc/kvm_run.h>
 #include <vintc/vm.h>
@@ -32,6 +33,18 @@ struct vkvm_timer {
 	uint64_t period_ns;		/* one whole count: initial * divisor */
 	uint64_t tsc_deadline;		/* IA32_TSC_DEADLINE as armed, 0: disarmed */
 	uint32_t initial, divisor;
+	/*
+	 * A TSC deadline at most VKVM_TIMER_NEAR_NS ahead is the vCPU
+	 * thread's own (kvm/lapic_timer.c): local_ns instead of deadline_ns,
+	 * and kick_timer (made by that thread) signals it out of KVM_RUN
+	 * then.  It fires advance_ns early, so that the injection is ready
+	 * by the deadline, and the thread then enters the guest no sooner
+	 * than entry_ns (the deadline).  Written by that thread only, under
+	 * timer_lock.
+	 */
+	uint64_t local_ns, entry_ns, advance_ns;
+	timer_t kick_timer;
+	bool has_kick_timer;
 };
 
 #define VKVM_APIC_BUS_HZ	1000000000ULL	/* 1 GHz, as KVM's own LAPIC */
@@ -121,6 +134,29 @@ int vkvm_lapic_msr(struct vkvm_lapic *l, uint32_t idx, uint32_t msr, bool write,
  */
 void vkvm_lapic_tsc_deadline(struct vkvm_lapic *l, uint32_t idx, bool write, uint64_t *val,
 			     uint64_t guest_tsc, uint64_t tsc_khz);
+/*
+ * The timer work of vCPU idx's own thread (a TSC deadline in the past
+ * fires inside vkvm_lapic_tsc_deadline; a near one is this thread's):
+ * cpu_init, on that thread before its first KVM_RUN, makes the timer that
+ * signals it out of KVM_RUN (VKVM_KICK_SIGNAL; without one, near deadlines
+ * go to the timer thread too); cpu_fini, on that thread, deletes it.
+ * timer_poll fires a near deadline that is due (IRR set): call it before
+ * each entry and while halted; it returns true if it fired one.  It may
+ * take back a pending kick signal (its own): call it only before the
+ * vCPU's last look at its APIC and events before KVM_RUN.
+ * timer_wait_ns is how long a halted vCPU may sleep: max, or less until
+ * its near deadline.
+ */
+void vkvm_lapic_timer_cpu_init(struct vkvm_lapic *l, uint32_t idx);
+void vkvm_lapic_timer_cpu_fini(struct vkvm_lapic *l, uint32_t idx);
+bool vkvm_lapic_timer_poll(struct vkvm_lapic *l, uint32_t idx);
+uint64_t vkvm_lapic_timer_wait_ns(struct vkvm_lapic *l, uint32_t idx, uint64_t max);
+/*
+ * Right before KVM_RUN: a near deadline fired early (its IRR bit set,
+ * maybe injected already) must not reach the guest before it is due, as
+ * KVM's LAPIC waits for its own advanced timer: spin until then.
+ */
+void vkvm_lapic_timer_entry(struct vkvm_lapic *l, uint32_t idx);
 /*
  * IA32_APIC_BASE.  check: may the guest write val (vlapic_apic_base_check
  * with the guest's CPUID: x2APIC advertised, MAXPHYADDR)?  0, or -EINVAL

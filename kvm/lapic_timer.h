@@ -32,5 +32,28 @@ bool vkvm_timer_reg(uint32_t off);
 void vkvm_timer_written(struct vkvm_lapic *l, uint32_t idx, uint32_t off, uint32_t old_lvtt);
 /* INIT or disable (timer_lock held): the timer stops, nothing armed. */
 void vkvm_timer_clear(struct vkvm_lapic *l, uint32_t idx);
+/* TSC ticks to ns at tsc_khz (1 GHz for 0), saturating. */
+uint64_t vkvm_timer_tsc_to_ns(uint64_t ticks, uint64_t tsc_khz);
+
+/*
+ * A TSC deadline this close (or closer) is armed on the vCPU's own thread.
+ * Measured on the nested test host, through the timer thread a deadline
+ * 200 us ahead reached the guest's handler 36-57 us late (that thread's
+ * wake-up, then a signal to the vCPU), on the vCPU's thread 13-21 us late;
+ * from a millisecond on, both paths wait mostly for the host to wake an
+ * idle CPU (55-70 us, KVM's own LAPIC alike), and the timer thread keeps
+ * those, as it keeps one-shot and periodic counts.  A millisecond is
+ * also Linux's shortest tick (HZ=1000): every tick is the vCPU's own.
+ */
+#define VKVM_TIMER_NEAR_NS	1000000ULL
+
+/*
+ * How early a near deadline fires at first, and at most: the time from
+ * firing to KVM_RUN (the injection ioctl, or the kick's exit and then it)
+ * is 5-15 us on the nested test host and about 1 us on bare metal; the
+ * vCPU tunes its own between 0 and the maximum.
+ */
+#define VKVM_TIMER_ADVANCE_START_NS	5000ULL
+#define VKVM_TIMER_ADVANCE_MAX_NS	20000ULL
 
 #endif

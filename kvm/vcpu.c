@@ -212,8 +212,13 @@ static void block_until(struct vkvm_cpu *c, bool (*ready)(struct vkvm_cpu *c))
 
 		if (vkvm_stopping(c->v) || ready(c))
 			break;
-		/* Bounded only as a safety net; every wake-up path bumps wake_seq. */
-		host_futex_wait(&vcpu->wake_seq, seq, NS_PER_S);
+		/*
+		 * Bounded by a near TSC deadline of this thread's own, and
+		 * otherwise only as a safety net: every wake-up path bumps
+		 * wake_seq.
+		 */
+		host_futex_wait(&vcpu->wake_seq, seq,
+				vkvm_lapic_timer_wait_ns(&c->v->lapic, c->idx, NS_PER_S));
 	}
 	vcpu_unblocking(vcpu);
 	vkvm_trace_ev(c->v->trace, VKVM_EV_HALT_END, 0);
@@ -221,6 +226,7 @@ static void block_until(struct vkvm_cpu *c, bool (*ready)(struct vkvm_cpu *c))
 
 static bool halt_ready(struct vkvm_cpu *c)
 {
+	vkvm_lapic_timer_poll(&c->v->lapic, c->idx);
 	/* With IF = 0 only an NMI or INIT ends a HLT. */
 	if (c->run->if_flag && vkvm_lapic_deliverable(&c->v->lapic, c->idx))
 		return true;
@@ -549,6 +555,8 @@ static void cpu_loop(struct vkvm_cpu *c)
 			block_until(c, park_ready);
 			continue;
 		}
+		/* A near TSC deadline that is due: IRR now, before IN_GUEST. */
+		vkvm_lapic_timer_poll(&v->lapic, c->idx);
 		/*
 		 * IN_GUEST before the last look at the APIC: a sender that
 		 * sets IRR or posts an event after that look sees IN_GUEST and
@@ -560,6 +568,7 @@ static void cpu_loop(struct vkvm_cpu *c)
 			vcpu_set_mode(c->vcpu, VCPU_OUTSIDE_GUEST_MODE);
 			continue;
 		}
+		vkvm_lapic_timer_entry(&v->lapic, c->idx);
 		ret = run_guest(c, c->vcpu);
 		if (ret < 0)
 			return;
@@ -595,7 +604,9 @@ void *vkvm_cpu_main(void *arg)
 		vkvm_fail(c->v, EINVAL, "loading the AVIC vCPU");
 		return NULL;
 	}
+	vkvm_lapic_timer_cpu_init(&c->v->lapic, c->idx);
 	cpu_loop(c);
+	vkvm_lapic_timer_cpu_fini(&c->v->lapic, c->idx);
 	vkvm_devices_cpu_exit(c);
 	vcpu_put(c->vcpu);
 	return NULL;
