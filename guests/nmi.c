@@ -9,7 +9,9 @@
  *   is taken: it is latched behind the first, or taken after it;
  * - NMIs sent while the target is inside its NMI handler give exactly one
  *   more entry, after its IRET;
- * - an NMI to the sender's own APIC ID is one entry.
+ * - an NMI to the sender's own APIC ID is one entry;
+ * - an NMI or INIT to a CPU whose APIC is hardware-disabled is dropped
+ *   (with 3 CPUs or more).
  *
  * Only IRET unblocks NMIs, and some hosts cannot execute a 32-bit
  * protected-mode IRET (KVM's instruction emulator on kvm-pvm fails it, with
@@ -37,7 +39,7 @@
 
 /* Shared with the 64-bit code, which reaches them RIP-relative. */
 volatile uint32_t nmi_count_ap, nmi_hold, nmi_in_handler, nmi_release;
-static volatile uint32_t online, nmi_count_bsp;
+static volatile uint32_t online, nmi_count_bsp, ap2_disabled, ap2_alive, ap2_nmis;
 
 /* AP 1's long-mode world: identity map of the first GiB, GDT, IDT. */
 static uint64_t pml4[512] __attribute__((aligned(4096)));
@@ -104,8 +106,27 @@ volatile uint32_t online64;
 
 void irq_handler(uint32_t vector)
 {
-	if (vector == 2)
+	if (vector != 2)
+		return;
+	if (apic_id() == 0)
 		nmi_count_bsp++;
+	else
+		ap2_nmis++;
+}
+
+/*
+ * AP 2 turns its APIC off (IA32_APIC_BASE.EN = 0) and spins: an NMI or an
+ * INIT sent to it must find no APIC to take it.
+ */
+static void ap2_main(void)
+{
+	cpu_init();
+	wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) & ~(uint64_t)APIC_BASE_EN);
+	ap2_disabled = 1;
+	for (;;) {
+		__atomic_add_fetch(&ap2_alive, 1, __ATOMIC_RELAXED);
+		__asm__ volatile("pause");
+	}
 }
 
 static void long_mode_tables(void)
@@ -129,6 +150,8 @@ static void long_mode_tables(void)
 static void ap_main(uint32_t id)
 {
 	__atomic_add_fetch(&online, 1, __ATOMIC_RELEASE);
+	if (id == 2)
+		ap2_main();
 	if (id != 1)
 		for (;;)
 			__asm__ volatile("cli; hlt" ::: "memory");
@@ -203,5 +226,19 @@ int main(uint32_t magic, uint32_t info)
 	 */
 	apic_send(0, ICR_DM_NMI);
 	report(settle(&nmi_count_bsp, 1) == 1, "nmi to own apic id", nmi_count_bsp);
+
+	/* NMI and INIT to a hardware-disabled APIC: nobody there to take them. */
+	if (n < 3) {
+		puts("SKIP nmi to a disabled apic: needs 3 CPUs\n");
+		return 0;
+	}
+	wait_for(&ap2_disabled, 1, WAIT_TSC);
+	apic_send(2, ICR_DM_NMI);
+	apic_send(2, ICR_DM_INIT | ICR_LEVEL_ASSERT);
+	base = ap2_alive;
+	wait_for(&ap2_nmis, 1, SETTLE_TSC);
+	wait_for(&ap2_alive, ~0U, SETTLE_TSC);
+	report(ap2_disabled && ap2_nmis == 0 && ap2_alive != base,
+	       "nmi and init to a disabled apic dropped", ap2_nmis);
 	return 0;
 }

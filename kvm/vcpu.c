@@ -148,6 +148,15 @@ static bool take_events(struct vkvm_cpu *c)
 
 	if (!ev)
 		return true;
+	/*
+	 * A hardware-disabled APIC (IA32_APIC_BASE.EN = 0) takes no message
+	 * from the bus: INIT, STARTUP and NMI sent to it are dropped, as KVM's
+	 * LAPIC drops them.
+	 */
+	if (!(vkvm_lapic_base(l, c->idx) & MSR_IA32_APICBASE_ENABLE)) {
+		(void)avic_vcpu_take_nmis(c->vcpu);
+		return true;
+	}
 	if (ev & AVIC_EVENT_INIT) {
 		vkvm_count(&l->st.inits);
 		vkvm_trace_ev(c->v->trace, VKVM_EV_INIT, 0);
