@@ -127,8 +127,14 @@ int args_parse_u64(const char *flag, const char *noun, const char *s,
 	return 0;
 }
 
+void (*args_flag_hook)(const char *flag);
+
 bool args_want_help(int argc, char **argv, int first)
 {
+	if (args_flag_hook) {
+		args_flag_hook("-h");
+		args_flag_hook("--help");
+	}
 	for (int i = first; i < argc; i++)
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
 			return true;
@@ -164,6 +170,13 @@ bool args_next(struct args *a)
 }
 
 bool args_is(const struct args *a, const char *flag)
+{
+	if (args_flag_hook)
+		args_flag_hook(flag);
+	return !strcmp(a->name, flag);
+}
+
+bool args_is_other(const struct args *a, const char *flag)
 {
 	return !strcmp(a->name, flag);
 }

@@ -76,6 +76,21 @@ bool args_next(struct args *a);
 /* True if the current argument is the flag `flag` (with or without =value). */
 bool args_is(const struct args *a, const char *flag);
 /*
+ * args_is() for a flag this parser refuses because it belongs to another
+ * target of the command (see args_other_target()): not one of its options,
+ * so not passed to args_flag_hook.
+ */
+bool args_is_other(const struct args *a, const char *flag);
+
+/*
+ * For the CLI's own tests: when set, every flag a parser compares an
+ * argument with (args_is(), and "-h" and "--help" in args_want_help()) is
+ * passed to it.  A parser run on an argument it does not know compares it
+ * with every option it takes, so the hook then lists them all, from the
+ * parser itself.  NULL otherwise.
+ */
+extern void (*args_flag_hook)(const char *flag);
+/*
  * The current flag's value: the part after '=', else the next argument
  * (which must not start with "--").  NULL after printing an error.
  */

@@ -143,7 +143,7 @@ static int dump_avic_parse(struct dump_opts *o, int argc, char **argv)
 			if (args_no_value(&a))
 				goto out;
 			o->json = true;
-		} else if (args_is(&a, "--two-level")) {
+		} else if (args_is_other(&a, "--two-level")) {
 			args_other_target(&a, "dump avic", "dump gicv5");
 			goto out;
 		} else {

@@ -96,8 +96,8 @@ static int dump_gicv5_parse(struct gicv5_dump_opts *o, int argc, char **argv)
 			if (args_no_value(&a))
 				goto out;
 			o->json = true;
-		} else if (args_is(&a, "--x2avic") || args_is(&a, "--x2avic-4k") ||
-			   args_is(&a, "--block") || args_is(&a, "--no-ipiv")) {
+		} else if (args_is_other(&a, "--x2avic") || args_is_other(&a, "--x2avic-4k") ||
+			   args_is_other(&a, "--block") || args_is_other(&a, "--no-ipiv")) {
 			args_other_target(&a, "dump gicv5", "dump avic");
 			goto out;
 		} else {

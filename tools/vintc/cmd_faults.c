@@ -170,7 +170,7 @@ int cmd_faults_avic(int argc, char **argv)
 			if (args_no_value(&a))
 				return CLI_EXIT_USAGE;
 			json = true;
-		} else if (args_is(&a, "--two-level")) {
+		} else if (args_is_other(&a, "--two-level")) {
 			return args_other_target(&a, "faults avic", "faults gicv5");
 		} else {
 			return args_unknown(&a, "faults avic");
@@ -220,7 +220,7 @@ int cmd_faults_gicv5(int argc, char **argv)
 			if (args_no_value(&a))
 				return CLI_EXIT_USAGE;
 			json = true;
-		} else if (args_is(&a, "--x2avic") || args_is(&a, "--x2avic-4k")) {
+		} else if (args_is_other(&a, "--x2avic") || args_is_other(&a, "--x2avic-4k")) {
 			return args_other_target(&a, "faults gicv5", "faults avic");
 		} else {
 			return args_unknown(&a, "faults gicv5");

@@ -35,11 +35,12 @@ struct sim_wl_desc {
 static const struct sim_wl_desc sim_wl_descs[] = {
 	{ "ipi-pingpong",    "pairs of vCPUs (0,1), (2,3), ... bounce an IPI, the receiver\n"
 			     "                    halting in between (AVIC)" },
-	{ "ipi-all-to-all",  "every vCPU sends fixed IPIs to every other, round robin (AVIC)" },
-	{ "broadcast",       "vCPU 0 sends all-excluding-self IPIs, the others halt between\n"
-			     "                    them (AVIC)" },
-	{ "logical-cluster", "xAPIC cluster-mode logical destinations, 4 vCPUs per cluster,\n"
-			     "                    at most 60 vCPUs (AVIC)" },
+	{ "ipi-all-to-all",  "every vCPU sends fixed IPIs to every other, round robin\n"
+			     "                    (AVIC)" },
+	{ "broadcast",       "vCPU 0 sends all-excluding-self IPIs, the others halt\n"
+			     "                    between them (AVIC)" },
+	{ "logical-cluster", "xAPIC cluster-mode logical destinations, 4 vCPUs per\n"
+			     "                    cluster, at most 60 vCPUs (AVIC)" },
 	{ "self-ipi",        "every vCPU sends IPIs to itself (AVIC)" },
 	{ "churn",           "ipi-all-to-all while a device thread creates and destroys\n"
 			     "                    short-lived two-vCPU VMs, each taking a device interrupt\n"
@@ -90,8 +91,8 @@ void cmd_sim_usage(FILE *f)
 	fputs("\n"
 	      "  --vms N           VMs, 1..64 (default 1)\n"
 	      "  --vcpus N         vCPUs per VM, 1..208 (default 4); at most 4096 in all;\n"
-      "                    ipi-pingpong, ipi-all-to-all, broadcast and\n"
-      "                    logical-cluster need 2 or more\n"
+	      "                    ipi-pingpong, ipi-all-to-all, broadcast and\n"
+	      "                    logical-cluster need 2 or more\n"
 	      "  --host-cpus N     model host CPUs, 1..1024 (default 4).  vCPUs are spread\n"
 	      "                    over them; a GICv5 workload needs one per vCPU (a VPE is\n"
 	      "                    resident on one PE at a time)\n"
@@ -108,7 +109,7 @@ void cmd_sim_usage(FILE *f)
 	      "                    doorbell nor exits: a halting target is never woken\n"
 	      "  --watchdog-ms N   free-running mode: a vCPU halted this long with an\n"
 	      "                    interrupt pending is a lost wake-up, 1..600000\n"
-"                    (default 2000)\n"
+	      "                    (default 2000)\n"
 	      "  --seconds N       soak: build, run and tear down the machine again and\n"
 	      "                    again (each run --messages long; with --seed S, seeds S,\n"
 	      "                    S+1, ...) until N seconds have passed or a run fails,\n"
@@ -127,7 +128,7 @@ void cmd_sim_usage(FILE *f)
 	      "                    https://ui.perfetto.dev (or chrome://tracing).  One\n"
 	      "                    process per VM, one track per vCPU: \"running\" slices,\n"
 	      "                    and instant events for interrupts taken, IPIs sent,\n"
-	      "                    doorbells and wake-ups\n"
+	      "                    doorbells, wake-ups and GA-log entries (\"ga_log\")\n"
 	      "  -h, --help        this text\n"
 	      "\n"
 	      "Modes.  By default each vCPU and device is a host thread and a halting vCPU\n"

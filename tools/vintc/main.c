@@ -11,6 +11,33 @@
 #include "args.h"
 #include "cmds.h"
 
+/* The commands: dispatch, the overview and `vintc help CMD` all read this. */
+struct cli_cmd {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	void (*usage)(FILE *f);
+	const struct cli_target *targets;	/* NULL: the command has none */
+};
+
+static int cmd_help(int argc, char **argv);
+static void usage(FILE *f);
+
+static const struct cli_cmd cli_cmds[] = {
+	{ "dump", cmd_dump, cmd_dump_usage, cmd_dump_targets },
+	{ "faults", cmd_faults, cmd_faults_usage, cmd_faults_targets },
+	{ "sim", cmd_sim, cmd_sim_usage, NULL },
+	{ "run", cmd_run, cmd_run_usage, NULL },
+	{ "help", cmd_help, usage, NULL },
+};
+
+static const struct cli_cmd *cli_find_cmd(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cli_cmds); i++)
+		if (!strcmp(cli_cmds[i].name, name))
+			return &cli_cmds[i];
+	return NULL;
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: vintc <command> [<target>] [options]\n"
@@ -30,70 +57,65 @@ static void usage(FILE *f)
 	      "  sim WORKLOAD   deliver interrupts end to end on model vCPUs (IPIs through\n"
 	      "                 AVIC, device interrupts through a GICv5 IRS), free-running\n"
 	      "                 or seeded and deterministic, and count every one\n"
-	      "  run IMAGE      boot a Multiboot ELF32 guest on /dev/kvm (one vCPU for now;\n"
-	      "                 SMP and --irqchip arrive with the userspace APIC); its\n"
-	      "                 COM1 is stdout, its isa-debug-exit status is vintc's\n"
+	      "  run IMAGE      boot a Multiboot ELF32 guest on /dev/kvm (read-write: root\n"
+	      "                 or the kvm group) with 1..64 vCPUs, its local APICs\n"
+	      "                 emulated in userspace on the AVIC model (--irqchip=kernel:\n"
+	      "                 KVM's own); its COM1 is stdout, its isa-debug-exit status\n"
+	      "                 is vintc's\n"
 	      "  help [CMD [TARGET]]\n"
 	      "                 this text, or one command's or target's\n"
 	      "\n"
+	      "Long runs (faults, sim) show their progress on stderr when it is a terminal.\n"
 	      "Exit status: 0 success, 1 library error or failed check, 2 usage error\n"
 	      "(one \"vintc: ...\" line on stderr, nothing on stdout).\n"
-	      "Set VINTC_LOG=err|warn|info|debug to see the library's log.\n", f);
+	      "VINTC_LOG=err|warn|info|debug prints the library's log on stderr, which is\n"
+	      "silent otherwise.\n", f);
 }
 
 static void full_help(FILE *f)
 {
 	usage(f);
-	fputs("\n", f);
-	cmd_dump_usage(f);
-	fputs("\n", f);
-	cmd_faults_usage(f);
-	fputs("\n", f);
-	cmd_sim_usage(f);
-	fputs("\n", f);
-	cmd_run_usage(f);
+	for (size_t i = 0; i < ARRAY_SIZE(cli_cmds); i++) {
+		if (cli_cmds[i].usage == usage)
+			continue;
+		fputs("\n", f);
+		cli_cmds[i].usage(f);
+	}
 }
 
 /* vintc help [CMD [TARGET]] */
 static int cmd_help(int argc, char **argv)
 {
-	const struct cli_target *targets = NULL, *t;
-	void (*cmd_usage)(FILE *f) = NULL;
+	const struct cli_target *t;
+	const struct cli_cmd *c;
 
 	if (argc < 2) {
 		full_help(stdout);
 		return CLI_EXIT_OK;
 	}
-	if (!strcmp(argv[1], "dump")) {
-		targets = cmd_dump_targets;
-		cmd_usage = cmd_dump_usage;
-	} else if (!strcmp(argv[1], "faults")) {
-		targets = cmd_faults_targets;
-		cmd_usage = cmd_faults_usage;
-	} else if (!strcmp(argv[1], "sim")) {
-		cmd_usage = cmd_sim_usage;
-	} else if (!strcmp(argv[1], "run")) {
-		cmd_usage = cmd_run_usage;
-	} else if (!strcmp(argv[1], "help")) {
-		cmd_usage = usage;
-	} else {
-		return cli_usage_error("help: unknown command '%s' (try 'vintc --help')", argv[1]);
+	if (args_want_help(argc, argv, 1)) {
+		usage(stdout);
+		return CLI_EXIT_OK;
 	}
-	if (argc > 3 || (argc == 3 && !targets))
+	c = cli_find_cmd(argv[1]);
+	if (!c)
+		return cli_usage_error("help: unknown command '%s' (try 'vintc --help')", argv[1]);
+	if (argc > 3 || (argc == 3 && !c->targets))
 		return cli_usage_error("help: unexpected argument '%s'", argv[argc - 1]);
 	if (argc == 3) {
-		t = args_find_target(targets, argv[2]);
+		t = args_find_target(c->targets, argv[2]);
 		if (!t)
 			return cli_usage_error("help: %s has no target '%s'", argv[1], argv[2]);
 		t->usage(stdout);
 		return CLI_EXIT_OK;
 	}
-	cmd_usage(stdout);
+	c->usage(stdout);
 	return CLI_EXIT_OK;
 }
 
 static int dispatch(int argc, char **argv)
 {
+	const struct cli_cmd *c;
 	const char *cmd;
 
 	if (argc < 2)
@@ -103,16 +125,9 @@ static int dispatch(int argc, char **argv)
 		full_help(stdout);
 		return CLI_EXIT_OK;
 	}
-	if (!strcmp(cmd, "help"))
-		return cmd_help(argc - 1, argv + 1);
-	if (!strcmp(cmd, "dump"))
-		return cmd_dump(argc - 1, argv + 1);
-	if (!strcmp(cmd, "faults"))
-		return cmd_faults(argc - 1, argv + 1);
-	if (!strcmp(cmd, "sim"))
-		return cmd_sim(argc - 1, argv + 1);
-	if (!strcmp(cmd, "run"))
-		return cmd_run(argc - 1, argv + 1);
+	c = cli_find_cmd(cmd);
+	if (c)
+		return c->run(argc - 1, argv + 1);
 	if (cmd[0] == '-')
 		return cli_usage_error("unknown option '%s' (try 'vintc --help')", cmd);
 	return cli_usage_error("unknown command '%s' (try 'vintc --help')", cmd);
