@@ -39,10 +39,12 @@ struct vkvm_timer {
 	 * and kick_timer (made by that thread) signals it out of KVM_RUN
 	 * then.  It fires advance_ns early, so that the injection is ready
 	 * by the deadline, and the thread then enters the guest no sooner
-	 * than entry_ns (the deadline).  Written by that thread only, under
-	 * timer_lock.
+	 * than entry_ns (the deadline).  A farther one is the timer thread's
+	 * (deadline_ns, and far_ns the same), unless the vCPU is halted when
+	 * it is due: then the vCPU takes it.  Written by that thread only,
+	 * under timer_lock.
 	 */
-	uint64_t local_ns, entry_ns, advance_ns;
+	uint64_t local_ns, far_ns, entry_ns, advance_ns;
 	timer_t kick_timer;
 	bool has_kick_timer;
 };

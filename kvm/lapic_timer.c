@@ -96,11 +96,15 @@ static void timer_clamp_period(struct vkvm_timer *t)
 		t->period_ns = VKVM_MIN_PERIOD_NS;
 }
 
-/* Stop the vCPU thread's kick timer (timer_lock held; that thread). */
+/*
+ * Forget the vCPU thread's view of its TSC deadline and stop its kick
+ * timer (timer_lock held; that thread).
+ */
 static void local_disarm(struct vkvm_timer *t)
 {
 	struct itimerspec off;
 
+	t->far_ns = 0;
 	if (!t->local_ns)
 		return;
 	t->local_ns = 0;
@@ -437,6 +441,7 @@ void vkvm_lapic_tsc_deadline(struct vkvm_lapic *l, uint32_t idx, bool write, uin
 		} else {
 			/* Centuries ahead saturate rather than wrap into the past. */
 			t->deadline_ns = ahead < UINT64_MAX - now ? now + ahead : UINT64_MAX;
+			t->far_ns = t->deadline_ns;
 			pthread_cond_signal(&l->timer_cond);
 		}
 	}
@@ -470,13 +475,21 @@ static void local_settle(struct vkvm_timer *t)
 		;
 }
 
+/*
+ * A near deadline when it is due; and a far one too, when the vCPU comes
+ * here for it (halted: its block timeout ends there), unless the timer
+ * thread fired it already: a vCPU that has to wake up anyway wakes
+ * itself, one thread wake-up instead of two.
+ */
 bool vkvm_lapic_timer_poll(struct vkvm_lapic *l, uint32_t idx)
 {
 	struct vkvm_timer *t = &l->timers[idx];
+	uint64_t at = t->local_ns ? t->local_ns : t->far_ns;
+	bool fired = false;
 	int vec = -1;
 
-	/* Only this thread writes local_ns: no lock until it is due. */
-	if (!t->local_ns || host_now_ns() + t->advance_ns < t->local_ns)
+	/* Only this thread writes local_ns and far_ns: no lock until due. */
+	if (!at || host_now_ns() + t->advance_ns < at)
 		return false;
 	pthread_mutex_lock(&l->timer_lock);
 	if (t->local_ns) {
@@ -484,17 +497,25 @@ bool vkvm_lapic_timer_poll(struct vkvm_lapic *l, uint32_t idx)
 		t->local_ns = 0;
 		t->tsc_deadline = 0;
 		local_settle(t);
-		vec = timer_vector(l, reg_load(vkvm_lapic_regs(l, idx), APIC_LVTT));
+		fired = true;
+	} else if (t->far_ns == t->deadline_ns) {
+		t->entry_ns = t->deadline_ns;
+		t->deadline_ns = 0;
+		t->tsc_deadline = 0;
+		fired = true;
 	}
+	if (fired)
+		vec = timer_vector(l, reg_load(vkvm_lapic_regs(l, idx), APIC_LVTT));
+	t->far_ns = 0;
 	pthread_mutex_unlock(&l->timer_lock);
 	timer_deliver(l, idx, vec);
-	return true;
+	return fired;
 }
 
 uint64_t vkvm_lapic_timer_wait_ns(struct vkvm_lapic *l, uint32_t idx, uint64_t max)
 {
 	struct vkvm_timer *t = &l->timers[idx];
-	uint64_t at = t->local_ns, now;
+	uint64_t at = t->local_ns ? t->local_ns : t->far_ns, now;
 
 	if (!at)
 		return max;

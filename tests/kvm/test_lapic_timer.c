@@ -362,6 +362,45 @@ TEST(kvm_timer_far_deadline_on_the_timer_thread)
 	lapic_free(l);
 }
 
+/*
+ * A far deadline is the timer thread's, but a vCPU that comes to look
+ * when it is due (halted: its block timeout ends there) fires it itself;
+ * the timer thread then finds nothing left to fire.
+ */
+TEST(kvm_timer_far_deadline_taken_by_a_halted_vcpu)
+{
+	struct vkvm_lapic *l = timer_new(LVT_DEADLINE);
+	uint64_t wait, end;
+	char why[128];
+
+	msr_wr(l, 1000 + VKVM_TIMER_NEAR_NS + 2000000, 1000);	/* 3 ms */
+	ASSERT(l->timers[0].deadline_ns);
+	ASSERT_EQ(l->timers[0].far_ns, l->timers[0].deadline_ns);
+	wait = vkvm_lapic_timer_wait_ns(l, 0, 1000000000ULL);
+	ASSERT(wait > 2000000 && wait <= 3000000);
+	ASSERT(!vkvm_lapic_timer_poll(l, 0));
+	end = host_now_ns() + wait;
+	while (host_now_ns() < end)
+		;
+	ASSERT(vkvm_lapic_timer_poll(l, 0));
+	ASSERT(irr(l, VEC));
+	ASSERT_EQ(fires(l), 1);
+	ASSERT_EQ(msr_rd(l), 0);
+	ASSERT_EQ(l->timers[0].deadline_ns, 0);
+	ASSERT_EQ(vkvm_lapic_timer_wait_ns(l, 0, 777), 777);
+	vkvm_lapic_timer_entry(l, 0);
+	/* Fired by the timer thread first: the vCPU's look finds nothing. */
+	take(l);
+	msr_wr(l, 1000 + VKVM_TIMER_NEAR_NS + 1000, 1000);
+	ASSERT_OK(vkvm_lapic_timer_start(l, why, sizeof(why)));
+	ASSERT(wait_irr(l, 5000000000ULL));
+	usleep(1000);
+	ASSERT(!vkvm_lapic_timer_poll(l, 0));
+	ASSERT_EQ(fires(l), 2);
+	ASSERT_EQ(l->timers[0].far_ns, 0);
+	lapic_free(l);
+}
+
 TEST(kvm_timer_tsc_to_ns)
 {
 	ASSERT_EQ(vkvm_timer_tsc_to_ns(0, 2000000), 0);
