@@ -210,17 +210,54 @@ static bool has_events(struct vkvm_cpu *c)
  * event below.  The wake_seq snapshot is taken before looking, so a wake
  * between the look and the futex call makes the futex return at once.
  */
-static void block_until(struct vkvm_cpu *c, bool (*ready)(struct vkvm_cpu *c))
+/*
+ * Every vCPU stuck, none woken since it last looked and none with an
+ * event to take: nothing is left that could wake one.  A vCPU that posts
+ * an event bumps the target's wake_seq before it can block itself, and
+ * the timer and devices raise only maskable interrupts, which a vCPU
+ * halted with IF = 0 or parked does not take.
+ */
+static bool all_stuck(struct vkvm *v)
+{
+	if (__atomic_load_n(&v->nr_stuck, __ATOMIC_SEQ_CST) != v->nr)
+		return false;
+	for (uint32_t i = 0; i < v->nr; i++) {
+		struct vkvm_cpu *o = &v->cpus[i];
+
+		if (!__atomic_load_n(&o->stuck, __ATOMIC_SEQ_CST) ||
+		    __atomic_load_n(&o->vcpu->wake_seq, __ATOMIC_SEQ_CST) !=
+		    __atomic_load_n(&o->stuck_seq, __ATOMIC_SEQ_CST) ||
+		    avic_vcpu_has_events(o->vcpu))
+			return false;
+	}
+	return true;
+}
+
+static void block_until(struct vkvm_cpu *c, bool (*ready)(struct vkvm_cpu *c), bool stuck)
 {
 	struct vcpu *vcpu = c->vcpu;
+	struct vkvm *v = c->v;
 
 	vkvm_trace_ev(c->v->trace, VKVM_EV_HALT_BEGIN, 0);
 	vcpu_blocking(vcpu);
+	if (stuck) {
+		__atomic_store_n(&c->stuck_seq, load_acquire(&vcpu->wake_seq) - 1, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&c->stuck, 1, __ATOMIC_SEQ_CST);
+		__atomic_add_fetch(&v->nr_stuck, 1, __ATOMIC_SEQ_CST);
+	}
 	for (;;) {
 		uint32_t seq = load_acquire(&vcpu->wake_seq);
 
 		if (vkvm_stopping(c->v) || ready(c))
 			break;
+		if (stuck) {
+			__atomic_store_n(&c->stuck_seq, seq, __ATOMIC_SEQ_CST);
+			if (all_stuck(v)) {
+				vkvm_end(v, VKVM_END_HALT, VKVM_STATUS_HALT,
+					 "every vCPU is halted with interrupts off or waiting for INIT and STARTUP: nothing can wake them");
+				break;
+			}
+		}
 		/*
 		 * Bounded by a near TSC deadline of this thread's own, and
 		 * otherwise only as a safety net: every wake-up path bumps
@@ -228,6 +265,10 @@ static void block_until(struct vkvm_cpu *c, bool (*ready)(struct vkvm_cpu *c))
 		 */
 		host_futex_wait(&vcpu->wake_seq, seq,
 				vkvm_lapic_timer_wait_ns(&c->v->lapic, c->idx, NS_PER_S));
+	}
+	if (stuck) {
+		__atomic_sub_fetch(&v->nr_stuck, 1, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&c->stuck, 0, __ATOMIC_SEQ_CST);
 	}
 	vcpu_unblocking(vcpu);
 	vkvm_trace_ev(c->v->trace, VKVM_EV_HALT_END, 0);
@@ -283,7 +324,7 @@ static void halt(struct vkvm_cpu *c)
 	uint64_t t0 = host_now_ns();
 
 	if (!halt_poll(c))
-		block_until(c, halt_ready);
+		block_until(c, halt_ready, !c->run->if_flag);
 	c->halt_poll_ns = vkvm_halt_poll_next(c->halt_poll_ns, c->v->halt_poll_ns,
 					      host_now_ns() - t0);
 }
@@ -561,7 +602,7 @@ static void cpu_loop(struct vkvm_cpu *c)
 		if (vkvm_stopping(v))
 			return;
 		if (c->parked) {
-			block_until(c, park_ready);
+			block_until(c, park_ready, true);
 			continue;
 		}
 		/* A near TSC deadline that is due: IRR now, before IN_GUEST. */

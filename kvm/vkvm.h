@@ -44,6 +44,12 @@ struct vkvm_cpu {
 	uint32_t has_self;
 	bool parked;			/* AP not started: no KVM_RUN */
 	bool wait_sipi;			/* parked after INIT: a STARTUP starts it */
+	/*
+	 * Blocked where only another vCPU can wake it (halted with IF = 0, or
+	 * parked), and its wake_seq when it last found nothing to do: while
+	 * every vCPU is stuck and none was woken since, the run can end.
+	 */
+	uint32_t stuck, stuck_seq;	/* atomic */
 	uint64_t halt_poll_ns;		/* its halt-polling window (kvm/halt_poll.h) */
 	uint64_t exits[VKVM_NR_EXIT_REASONS];
 	uint64_t exits_other;
@@ -97,6 +103,7 @@ struct vkvm {
 	pthread_mutex_t end_lock;
 	bool ended;
 	uint32_t stop;			/* atomic */
+	uint32_t nr_stuck;		/* vCPUs with stuck set, atomic */
 	int err;			/* KVM_RUN failed: -errno */
 	char why[256];
 };
