@@ -18,6 +18,9 @@
 
 #define FREE_RUN_LIMIT_NS  (120ULL * 1000000000ULL)
 #define DET_STALL_STEPS    2000000ULL
+#define PROGRESS_DEFAULT_MS 200U
+/* Seeded: the clock is read once every this many steps (a power of two). */
+#define PROGRESS_STEPS     4096ULL
 
 enum step { STEP_DID, STEP_WAIT, STEP_IDLE };
 
@@ -268,6 +271,66 @@ static void vcpu_migrate(struct sim_vcpu *v, int cpu)
 	vcpu_load(v->vcpu, cpu);
 }
 
+/* ---- progress ------------------------------------------------------------------ */
+
+/* sim_opts.progress over the runs of one sim_run(). */
+struct sim_prog {
+	const struct sim_opts *o;
+	struct sim_progress done;	/* the runs finished */
+	uint64_t t0, next, interval;
+};
+
+static void sim_prog_init(struct sim_prog *pg, const struct sim_opts *o)
+{
+	memset(pg, 0, sizeof(*pg));
+	pg->o = o;
+	pg->t0 = host_now_ns();
+	pg->next = pg->t0;
+	pg->interval = (uint64_t)(o->progress_ms ? o->progress_ms : PROGRESS_DEFAULT_MS) * 1000000ULL;
+	pg->done.total_ns = o->seconds * 1000000000ULL;
+}
+
+/*
+ * Report, if one is due: the runs finished plus s, the one under way (or
+ * NULL between runs).  Only reads the run: never changes what it does.
+ */
+static void sim_prog_tick(struct sim_prog *pg, struct sim *s)
+{
+	struct sim_progress p;
+	uint64_t now;
+
+	if (!pg->o->progress)
+		return;
+	now = host_now_ns();
+	if (now < pg->next)
+		return;
+	pg->next = now + pg->interval;
+	p = pg->done;
+	if (s) {
+		uint64_t sent = __atomic_load_n(&s->sent, __ATOMIC_SEQ_CST);
+		uint64_t delivered = __atomic_load_n(&s->delivered, __ATOMIC_SEQ_CST);
+
+		/*
+		 * An IPI is counted as sent after the ICR write (sim_avic_send),
+		 * so a free-running snapshot can see its delivery first.
+		 */
+		p.steps += s->clock;
+		p.sent += sent;
+		p.delivered += delivered < sent ? delivered : sent;
+	}
+	p.elapsed_ns = now - pg->t0;
+	pg->o->progress(pg->o->progress_arg, &p);
+}
+
+/* A run has ended: its counts join the finished runs'. */
+static void sim_prog_run_done(struct sim_prog *pg, const struct sim_result *r)
+{
+	pg->done.runs++;
+	pg->done.steps += r->steps;
+	pg->done.sent += r->sent;
+	pg->done.delivered += r->delivered;
+}
+
 /* ---- running ------------------------------------------------------------------- */
 
 static bool all_done(struct sim *s)
@@ -296,7 +359,7 @@ static void *device_thread(void *arg)
 	return NULL;
 }
 
-static void run_free(struct sim *s)
+static void run_free(struct sim *s, struct sim_prog *pg)
 {
 	uint64_t deadline = host_now_ns() + FREE_RUN_LIMIT_NS;
 
@@ -310,6 +373,7 @@ static void run_free(struct sim *s)
 				 FREE_RUN_LIMIT_NS / 1000000000ULL, s->sent, s->delivered);
 			break;
 		}
+		sim_prog_tick(pg, s);
 		usleep(1000);
 	}
 	store_release(&s->stop, 1);
@@ -337,7 +401,7 @@ static void report_stuck(struct sim *s)
 		 ", merged %" PRIu64, s->clock, s->sent, s->delivered, s->merged);
 }
 
-static void run_det(struct sim *s)
+static void run_det(struct sim *s, struct sim_prog *pg)
 {
 	uint32_t n = s->nvcpus + s->ndevs;
 	uint32_t *pick = calloc(n, sizeof(*pick));
@@ -365,6 +429,8 @@ static void run_det(struct sim *s)
 		}
 		e = pick[sim_rand(&s->rng) % nr];
 		s->clock++;
+		if (!(s->clock & (PROGRESS_STEPS - 1)))
+			sim_prog_tick(pg, s);
 		if (e >= s->nvcpus) {
 			if (s->wl->device_step(&s->devs[e - s->nvcpus]))
 				last_progress = s->clock;
@@ -570,7 +636,7 @@ static void latency(struct sim *s, struct sim_result *r)
 
 /* One machine: build, run, tear down.  Options already checked. */
 static int sim_run_once(const struct sim_opts *o, const struct sim_workload *wl,
-			struct sim_result *r)
+			struct sim_result *r, struct sim_prog *pg)
 {
 	struct host_mem_stats before = host_mem_stats(HOST_TAG_NR), after;
 	struct sim s = { .o = o, .wl = wl };
@@ -592,9 +658,9 @@ static int sim_run_once(const struct sim_opts *o, const struct sim_workload *wl,
 	if (!ret) {
 		t0 = host_now_ns();
 		if (o->deterministic)
-			run_det(&s);
+			run_det(&s, pg);
 		else
-			run_free(&s);
+			run_free(&s, pg);
 		r->seconds = (double)(host_now_ns() - t0) / 1e9;
 	}
 	host_doorbell_set_handler(NULL, NULL);
@@ -669,6 +735,7 @@ int sim_run(const struct sim_opts *o, struct sim_result *r)
 	const struct sim_workload *wl;
 	struct sim_opts each;
 	struct sim_result one;
+	struct sim_prog pg;
 	uint64_t t0, end;
 	int ret;
 
@@ -684,8 +751,9 @@ int sim_run(const struct sim_opts *o, struct sim_result *r)
 		return -EINVAL;
 	if (wl->arch == VM_ARCH_GICV5 && (uint64_t)o->vms * o->vcpus > o->host_cpus)
 		return -EINVAL;		/* a VPE is resident on one PE at a time */
+	sim_prog_init(&pg, o);
 	if (!o->seconds)
-		return sim_run_once(o, wl, r);
+		return sim_run_once(o, wl, r, &pg);
 
 	/* Soak: whole machines, one after another, until the time is up. */
 	each = *o;
@@ -693,10 +761,12 @@ int sim_run(const struct sim_opts *o, struct sim_result *r)
 	end = t0 + o->seconds * 1000000000ULL;
 	snprintf(r->workload, sizeof(r->workload), "%s", o->workload);
 	do {
-		ret = sim_run_once(&each, wl, &one);
+		ret = sim_run_once(&each, wl, &one, &pg);
 		if (ret)
 			return ret;
 		sim_accumulate(r, &one);
+		sim_prog_run_done(&pg, &one);
+		sim_prog_tick(&pg, NULL);
 		each.seed++;
 	} while (!r->failure[0] && !r->lost && !r->leaked_pages && !r->leaked_bytes &&
 		 host_now_ns() < end);

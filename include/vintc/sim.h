@@ -22,6 +22,18 @@
 
 #include <vintc/vm.h>
 
+/*
+ * How far a run has come, for a progress display.  Counts are totals since
+ * sim_run() began, over every run of a soak.
+ */
+struct sim_progress {
+	uint64_t runs;			/* machines finished (soak; 0 in a single run) */
+	uint64_t steps;			/* deterministic mode: scheduler steps */
+	uint64_t sent, delivered;	/* delivered never above sent */
+	uint64_t elapsed_ns;		/* wall clock since sim_run() began */
+	uint64_t total_ns;		/* soak: opts.seconds in ns; 0 otherwise */
+};
+
 struct sim_opts {
 	const char *workload;
 	uint32_t vms;			/* default 1 */
@@ -50,6 +62,17 @@ struct sim_opts {
 	 * and reports the totals (latency percentiles: the worst run's).
 	 */
 	uint64_t seconds;
+	/*
+	 * Optional: called on the thread that called sim_run(), from its
+	 * scheduler or watching loop and between the runs of a soak, at most
+	 * once per progress_ms (0: 200 ms), the first time as soon as the
+	 * run is under way.  It must not call back into the engine.  The
+	 * seeded scheduler looks at the clock only every few thousand steps
+	 * and draws nothing for it: a seed's results do not change.
+	 */
+	void (*progress)(void *arg, const struct sim_progress *p);
+	void *progress_arg;
+	uint32_t progress_ms;
 };
 
 struct sim_result {

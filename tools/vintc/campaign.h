@@ -15,6 +15,13 @@ struct campaign_opts {
 	uint32_t vcpus;			/* vCPUs 0..vcpus-1 */
 	enum avic_model model;
 	bool two_level;			/* GICv5: two-level VM table */
+	/*
+	 * Optional: called on the campaign's thread after every case with
+	 * the cases run so far (1, 2, ...) and how many there will be (the
+	 * sites); as often as that, so a slow consumer rate-limits itself.
+	 */
+	void (*progress)(void *arg, uint64_t done, uint64_t total);
+	void *progress_arg;
 };
 
 struct campaign_result {

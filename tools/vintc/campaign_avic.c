@@ -159,6 +159,8 @@ int campaign_avic(const struct campaign_opts *opts, struct campaign_result *res)
 		res->cases++;
 		if (cs.failed)
 			res->failures++;
+		if (opts->progress)
+			opts->progress(opts->progress_arg, res->cases, res->sites);
 	}
 	host_fault_reset();
 	id_space_destroy(ids);

@@ -244,6 +244,8 @@ int campaign_gicv5(const struct campaign_opts *opts, struct campaign_result *res
 		gcase_run(&c);
 		res->cases++;
 		res->failures += c.failed;
+		if (opts->progress)
+			opts->progress(opts->progress_arg, res->cases, sites);
 	}
 	host_fault_reset();
 	return 0;
