@@ -3,7 +3,7 @@
  * Halt polling for the userspace APIC's vCPUs (kvm/vcpu.c), sized per vCPU
  * the way KVM sizes its own (halt_poll_ns and its grow/shrink parameters,
  * Documentation/virt/kvm/halt-polling.rst), and giving the CPU up while
- * the host has other work to run on it, as KVM stops polling when
+ * the host has other work to run, as KVM stops polling when
  * single_task_running() is false.  Private to kvm/.
  */
 #ifndef VINTC_KVM_HALT_POLL_H
@@ -16,14 +16,6 @@
 #define VKVM_POLL_GROW_START_NS	10000ULL	/* halt_poll_ns_grow_start: 10 us */
 #define VKVM_POLL_GROW		2		/* halt_poll_ns_grow */
 #define VKVM_POLL_SHRINK	2		/* halt_poll_ns_shrink (2 since KVM commit aeb1b22a3ac8) */
-
-/*
- * A sched_yield() that took longer than this let another task run: with
- * nothing else runnable on the CPU it returns in about a microsecond here
- * (a plain syscall), and when something is, the scheduler runs it for at
- * least a slice or until it blocks, tens of microseconds at the very least.
- */
-#define VKVM_POLL_YIELDED_NS	20000ULL
 
 /*
  * The vCPU's polling window after a halt that lasted halt_ns in all
@@ -40,15 +32,18 @@ uint64_t vkvm_halt_poll_next(uint64_t window, uint64_t max, uint64_t halt_ns);
 enum vkvm_poll_end {
 	VKVM_POLL_READY,	/* ready() said yes */
 	VKVM_POLL_TIMEOUT,	/* the window ran out */
-	VKVM_POLL_YIELDED,	/* other work wanted the CPU: block instead */
+	VKVM_POLL_HOST_BUSY,	/* other work wanted a CPU: block instead */
 };
 
 /*
- * Poll ready(arg) for up to window_ns, with a sched_yield() between
- * batches: when the yield shows that another task ran, the host has other
- * work for this CPU, and polling on would only delay it (and, on a busy
- * host, the vCPU that is to wake this one), so the poll ends.
+ * Poll ready(arg) for up to window_ns, and stop early when the host has
+ * more runnable tasks than CPUs (vkvm_host_runnable()): then some task is
+ * waiting for a CPU, and polling on would only delay it, on a busy host
+ * often the vCPU that is to wake this one.  Blocking gives the CPU up.
  */
 enum vkvm_poll_end vkvm_halt_poll_run(uint64_t window_ns, bool (*ready)(void *arg), void *arg);
+
+/* Tasks runnable on the host now (the scheduler's nr_running()), or -1. */
+int vkvm_host_runnable(void);
 
 #endif

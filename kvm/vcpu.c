@@ -259,9 +259,9 @@ static void block_until(struct vkvm_cpu *c, bool (*ready)(struct vkvm_cpu *c), b
 			}
 		}
 		/*
-		 * Bounded by a near TSC deadline of this thread's own, and
-		 * otherwise only as a safety net: every wake-up path bumps
-		 * wake_seq.
+		 * Bounded by this vCPU's TSC deadline (it fires it itself),
+		 * and otherwise only as a safety net: every wake-up path
+		 * bumps wake_seq.
 		 */
 		host_futex_wait(&vcpu->wake_seq, seq,
 				vkvm_lapic_timer_wait_ns(&c->v->lapic, c->idx, NS_PER_S));
@@ -313,7 +313,7 @@ static bool halt_poll(struct vkvm_cpu *c)
 		return true;
 	}
 	vkvm_count(&v->lapic.st.halt_poll_misses);
-	if (end == VKVM_POLL_YIELDED)
+	if (end == VKVM_POLL_HOST_BUSY)
 		vkvm_count(&v->lapic.st.halt_poll_yields);
 	return false;
 }
