@@ -81,9 +81,10 @@ void cmd_run_usage(FILE *f)
 	      "                    200; 0 never polls).  As KVM's halt_poll_ns, each vCPU's\n"
 	      "                    window adapts: it grows from 10 us by x2 after a halt a\n"
 	      "                    longer poll would have ended, halves after one longer\n"
-	      "                    than N, and a poll stops when the host has other work\n"
-	      "                    for the CPU.  While polling the vCPU stays IsRunning, so\n"
-	      "                    IPIs to it are accelerated instead of waking it\n"
+	      "                    than N, and a poll stops when the host has more\n"
+	      "                    runnable tasks than CPUs.  While polling the vCPU stays\n"
+	      "                    IsRunning, so IPIs to it are accelerated instead of\n"
+	      "                    waking it\n"
 	      "  --trace FILE      write a Chrome/Perfetto trace-event JSON file, as\n"
 	      "                    `vintc sim --trace`: a track per vCPU with \"in guest\"\n"
 	      "                    slices for its time in KVM_RUN (the exit that ended each\n"
@@ -96,11 +97,11 @@ void cmd_run_usage(FILE *f)
 	      "Exit status: the guest's, as QEMU's isa-debug-exit gives it: a write of V to\n"
 	      "port 0xF4 exits (V << 1) | 1, so 1 for V = 0.  A run the guest did not end\n"
 	      "itself prints \"vintc: run: <why>\" on stderr and exits with an even status:\n"
-	      "4 halted with nothing to wake it, 6 triple fault, 8 KVM entry or emulation\n"
-	      "failure, 10 reset under --no-reboot, 124 timeout.  2: usage error or bad\n"
-	      "image (one line, nothing started); 1: /dev/kvm missing or unusable, or\n"
-	      "another host error.  A guest that resets forever runs forever without\n"
-	      "--timeout, as under QEMU.\n", f);
+	      "4 every vCPU halted with interrupts off or parked, so nothing can wake one,\n"
+	      "6 triple fault, 8 KVM entry or emulation failure, 10 reset under\n"
+	      "--no-reboot, 124 timeout.  2: usage error or bad image (one line, nothing\n"
+	      "started); 1: /dev/kvm missing or unusable, or another host error.  A guest\n"
+	      "that resets forever runs forever without --timeout, as under QEMU.\n", f);
 }
 
 struct run_args {
