@@ -41,19 +41,21 @@ TEST(build_rebuilds_when_flags_change)
 
 	need_root_of_tree();
 	ASSERT(mkdtemp(dir));
-	/* One object: built, then up to date, then out of date under WERROR=1. */
-	snprintf(cmd, sizeof(cmd), "make -s BUILD=%s %s/obj/host/log.o 2>&1", dir, dir);
+	/*
+	 * The inner makes take no flags from an outer one (`make WERROR=1
+	 * check` passes WERROR=1 down in MAKEFLAGS).  One object: built, then up to date, then out of date under WERROR=1. */
+	snprintf(cmd, sizeof(cmd), "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s BUILD=%s %s/obj/host/log.o 2>&1", dir, dir);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
-	snprintf(cmd, sizeof(cmd), "make -q BUILD=%s %s/obj/host/log.o 2>&1", dir, dir);
+	snprintf(cmd, sizeof(cmd), "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -q BUILD=%s %s/obj/host/log.o 2>&1", dir, dir);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
-	snprintf(cmd, sizeof(cmd), "make -q BUILD=%s WERROR=1 %s/obj/host/log.o 2>&1", dir, dir);
+	snprintf(cmd, sizeof(cmd), "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -q BUILD=%s WERROR=1 %s/obj/host/log.o 2>&1", dir, dir);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
 	/* And back: the flags file follows the last flags asked for. */
-	snprintf(cmd, sizeof(cmd), "make -s BUILD=%s WERROR=1 %s/obj/host/log.o 2>&1", dir, dir);
+	snprintf(cmd, sizeof(cmd), "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s BUILD=%s WERROR=1 %s/obj/host/log.o 2>&1", dir, dir);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
-	snprintf(cmd, sizeof(cmd), "make -q BUILD=%s WERROR=1 %s/obj/host/log.o 2>&1", dir, dir);
+	snprintf(cmd, sizeof(cmd), "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -q BUILD=%s WERROR=1 %s/obj/host/log.o 2>&1", dir, dir);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
-	snprintf(cmd, sizeof(cmd), "make -q BUILD=%s %s/obj/host/log.o 2>&1", dir, dir);
+	snprintf(cmd, sizeof(cmd), "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -q BUILD=%s %s/obj/host/log.o 2>&1", dir, dir);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	ASSERT_EQ(system(cmd), 0);
