@@ -65,7 +65,12 @@ uint32_t avic_model_max_id(enum avic_model model)
 
 void avic_set_inhibit(struct vm *vm, enum avic_inhibit reason)
 {
-	__atomic_fetch_or(&to_avic_vm(vm)->inhibits, BIT_ULL(reason), __ATOMIC_SEQ_CST);
+	uint64_t old = __atomic_fetch_or(&to_avic_vm(vm)->inhibits, BIT_ULL(reason),
+					 __ATOMIC_SEQ_CST);
+
+	if (!(old & BIT_ULL(reason)))
+		host_log(HOST_LOG_INFO, "AVIC: VM %u inhibited: %s", to_avic_vm(vm)->vm_id,
+			 avic_inhibit_name(reason));
 }
 
 void avic_clear_inhibit(struct vm *vm, enum avic_inhibit reason)

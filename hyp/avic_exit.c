@@ -272,6 +272,8 @@ int avic_handle_incomplete_ipi(struct vcpu *vcpu, uint64_t exitinfo1, uint64_t e
 
 	if (st && cause < ARRAY_SIZE(st->by_cause))
 		st->by_cause[cause]++;
+	host_log(HOST_LOG_DEBUG, "AVIC: incomplete IPI from vCPU %u: ICR 0x%016llx, cause %u",
+		 vcpu->vcpu_idx, (unsigned long long)exitinfo1, cause);
 	switch (cause) {
 	case AVIC_IPI_FAILURE_TARGET_NOT_RUNNING:
 		/*

@@ -74,6 +74,8 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
 			return r;
 		}
 	}
+	host_log(HOST_LOG_DEBUG, "vm: created (arch %d, up to %u vCPUs, vCPU IDs below %u)",
+		 (int)cfg->arch, vm->cfg.max_vcpus, vm->cfg.max_vcpu_ids);
 	*out = vm;
 	return 0;
 }
@@ -96,6 +98,7 @@ void vm_destroy(struct vm *vm)
 {
 	if (!vm)
 		return;
+	host_log(HOST_LOG_DEBUG, "vm: destroying (%u vCPUs)", vm->online_vcpus);
 	vm_pre_destroy(vm);
 	for (uint32_t i = 0; i < vm->online_vcpus; i++) {
 		struct vcpu *vcpu = vm->vcpus[i];

@@ -270,6 +270,9 @@ static void probe_do(void)
 	probe_result.apic_base = (found & (1U << STEP_BASE_WRITE)) && (found & (1U << STEP_BASE_READ));
 	probe_result.x2apic = (found & (1U << STEP_SVR)) && (found & (1U << STEP_ID));
 	probe_result.tsc_deadline = found & (1U << STEP_TSC_DEADLINE);
+	host_log(HOST_LOG_INFO, "kvm: MSR exits to userspace: x2APIC %s, IA32_TSC_DEADLINE %s, IA32_APIC_BASE %s%s",
+		 probe_result.x2apic ? "yes" : "no", probe_result.tsc_deadline ? "yes" : "no",
+		 probe_result.apic_base ? "yes" : "no", probe_err ? " (the probe could not run)" : "");
 }
 
 int vkvm_msr_probe(struct vkvm_msr_probe *out)

@@ -132,6 +132,7 @@ void vkvm_end(struct vkvm *v, enum vkvm_end end, int status, const char *fmt, ..
 
 void vkvm_reset(struct vkvm *v, const char *how)
 {
+	host_log(HOST_LOG_INFO, "kvm: the guest reset the machine (%s)", how);
 	vkvm_end(v, VKVM_END_RESET, VKVM_STATUS_RESET, "guest reset the machine (%s)", how);
 }
 
