@@ -93,3 +93,20 @@ TEST(build_deps_ask_only_what_the_target_needs)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	ASSERT_EQ(system(cmd), 0);
 }
+
+/* `make run` builds what it runs: the CLI and the guests. */
+TEST(build_run_builds_the_guests_it_runs)
+{
+	char dir[] = "/tmp/vintc-run-XXXXXX", cmd[512];
+	static char out[65536];
+
+	need_root_of_tree();
+	ASSERT(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd),
+		 "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -n BUILD=%s run 2>&1", dir);
+	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
+	if (!strstr(out, "guests/smp.elf") || !strstr(out, "tools/demo.sh"))
+		test_fail(__FILE__, __LINE__, "make -n run:\n%s", out);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ASSERT_EQ(system(cmd), 0);
+}
