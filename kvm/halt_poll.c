@@ -109,14 +109,20 @@ uint64_t vkvm_halt_poll_next(uint64_t window, uint64_t max, uint64_t halt_ns)
 }
 
 /*
- * Two looks in a row must see the host busy: a kernel worker that runs
- * for a microsecond on another CPU is no reason to stop (KVM, which looks
- * at its own CPU only, would not see it at all).
+ * A host busy when the poll would start: no poll at all, it would only be
+ * given up later.  While polling, two looks in a row must see the host
+ * busy: a kernel worker that runs for a microsecond on another CPU is no
+ * reason to stop (KVM, which looks at its own CPU only, would not see it).
  */
 enum vkvm_poll_end vkvm_halt_poll_run(uint64_t window_ns, bool (*ready)(void *arg), void *arg)
 {
 	uint64_t end = host_now_ns() + window_ns;
 	int busy = 0;
+
+	if (ready(arg))
+		return VKVM_POLL_READY;
+	if (host_busy())
+		return VKVM_POLL_HOST_BUSY;
 
 	for (;;) {
 		for (int i = 0; i < POLL_BATCH; i++) {
