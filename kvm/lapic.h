@@ -37,14 +37,17 @@ struct vkvm_timer {
 	 * A TSC deadline at most VKVM_TIMER_NEAR_NS ahead is the vCPU
 	 * thread's own (kvm/lapic_timer.c): local_ns instead of deadline_ns,
 	 * and kick_timer (made by that thread) signals it out of KVM_RUN
-	 * then.  It fires advance_ns early, so that the injection is ready
-	 * by the deadline, and the thread then enters the guest no sooner
-	 * than entry_ns (the deadline).  A farther one is the timer thread's
-	 * (deadline_ns, and far_ns the same), unless the vCPU is halted when
-	 * it is due: then the vCPU takes it.  Written by that thread only,
-	 * under timer_lock.
+	 * then.  It fires early, so that the injection is ready by the
+	 * deadline, and the thread then enters the guest no sooner than
+	 * entry_ns (the deadline): advance_ns[0] early when running (the kick
+	 * timer), [1] when blocked (the block timeout), each tuned to its
+	 * path; `blocked` says which one the thread is on.  A farther one is
+	 * the timer thread's (deadline_ns, and far_ns the same), unless the
+	 * vCPU is halted when it is due: then the vCPU takes it.  Written by
+	 * that thread only, under timer_lock.
 	 */
-	uint64_t local_ns, far_ns, entry_ns, advance_ns;
+	uint64_t local_ns, far_ns, entry_ns, advance_ns[2];
+	bool blocked, entry_blocked;
 	timer_t kick_timer;
 	bool has_kick_timer;
 };

@@ -369,7 +369,8 @@ void vkvm_lapic_timer_cpu_init(struct vkvm_lapic *l, uint32_t idx)
 	pthread_mutex_lock(&l->timer_lock);
 	t->kick_timer = id;
 	t->has_kick_timer = true;
-	t->advance_ns = VKVM_TIMER_ADVANCE_START_NS;
+	t->advance_ns[0] = VKVM_TIMER_ADVANCE_START_NS;
+	t->advance_ns[1] = VKVM_TIMER_ADVANCE_START_NS;
 	pthread_mutex_unlock(&l->timer_lock);
 }
 
@@ -394,7 +395,7 @@ void vkvm_lapic_timer_cpu_fini(struct vkvm_lapic *l, uint32_t idx)
  */
 static void local_arm(struct vkvm_timer *t, uint64_t at)
 {
-	uint64_t kick = at - (at > t->advance_ns ? t->advance_ns : 0);
+	uint64_t kick = at - (at > t->advance_ns[0] ? t->advance_ns[0] : 0);
 	struct itimerspec its;
 
 	memset(&its, 0, sizeof(its));
@@ -489,7 +490,7 @@ bool vkvm_lapic_timer_poll(struct vkvm_lapic *l, uint32_t idx)
 	int vec = -1;
 
 	/* Only this thread writes local_ns and far_ns: no lock until due. */
-	if (!at || host_now_ns() + t->advance_ns < at)
+	if (!at || host_now_ns() + t->advance_ns[t->blocked] < at)
 		return false;
 	pthread_mutex_lock(&l->timer_lock);
 	if (t->local_ns) {
@@ -504,8 +505,10 @@ bool vkvm_lapic_timer_poll(struct vkvm_lapic *l, uint32_t idx)
 		t->tsc_deadline = 0;
 		fired = true;
 	}
-	if (fired)
+	if (fired) {
+		t->entry_blocked = t->blocked;
 		vec = timer_vector(l, reg_load(vkvm_lapic_regs(l, idx), APIC_LVTT));
+	}
 	t->far_ns = 0;
 	pthread_mutex_unlock(&l->timer_lock);
 	timer_deliver(l, idx, vec);
@@ -517,9 +520,10 @@ uint64_t vkvm_lapic_timer_wait_ns(struct vkvm_lapic *l, uint32_t idx, uint64_t m
 	struct vkvm_timer *t = &l->timers[idx];
 	uint64_t at = t->local_ns ? t->local_ns : t->far_ns, now;
 
+	t->blocked = true;	/* until the next entry */
 	if (!at)
 		return max;
-	at -= at > t->advance_ns ? t->advance_ns : 0;
+	at -= at > t->advance_ns[1] ? t->advance_ns[1] : 0;
 	now = host_now_ns();
 	if (at <= now)
 		return 0;
@@ -528,15 +532,20 @@ uint64_t vkvm_lapic_timer_wait_ns(struct vkvm_lapic *l, uint32_t idx, uint64_t m
 
 /*
  * Held until the deadline, the vCPU could have fired later; let in late,
- * earlier: the advance follows by an eighth of the difference each time,
- * as KVM tunes its lapic_timer_advance_ns, ignoring outliers (a thread
- * descheduled on the way says nothing about the path).
+ * earlier: the advance of the path it fired on follows by an eighth of the
+ * difference each time, as KVM tunes its lapic_timer_advance_ns, ignoring
+ * outliers (a thread descheduled on the way says nothing about the path).
  */
 void vkvm_lapic_timer_entry(struct vkvm_lapic *l, uint32_t idx)
 {
+	static const uint64_t max[2] = {
+		VKVM_TIMER_ADVANCE_MAX_NS, VKVM_TIMER_BLOCK_ADVANCE_MAX_NS,
+	};
 	struct vkvm_timer *t = &l->timers[idx];
-	uint64_t due = t->entry_ns, now;
+	uint64_t due = t->entry_ns, now, *adv = &t->advance_ns[t->entry_blocked];
+	uint64_t top = max[t->entry_blocked];
 
+	t->blocked = false;
 	if (!due)
 		return;
 	t->entry_ns = 0;
@@ -544,13 +553,13 @@ void vkvm_lapic_timer_entry(struct vkvm_lapic *l, uint32_t idx)
 	if (now < due) {
 		uint64_t wait = due - now;
 
-		if (wait <= VKVM_TIMER_ADVANCE_MAX_NS)
-			t->advance_ns -= wait / 8 < t->advance_ns ? wait / 8 : t->advance_ns;
+		if (wait <= top)
+			*adv -= wait / 8 < *adv ? wait / 8 : *adv;
 		while (host_now_ns() < due)
 			cpu_relax();
-	} else if (now - due <= VKVM_TIMER_ADVANCE_MAX_NS) {
-		t->advance_ns += (now - due) / 8;
-		if (t->advance_ns > VKVM_TIMER_ADVANCE_MAX_NS)
-			t->advance_ns = VKVM_TIMER_ADVANCE_MAX_NS;
+	} else if (now - due <= top) {
+		*adv += (now - due) / 8;
+		if (*adv > top)
+			*adv = top;
 	}
 }

@@ -48,12 +48,14 @@ uint64_t vkvm_timer_tsc_to_ns(uint64_t ticks, uint64_t tsc_khz);
 #define VKVM_TIMER_NEAR_NS	1000000ULL
 
 /*
- * How early a near deadline fires at first, and at most: the time from
- * firing to KVM_RUN (the injection ioctl, or the kick's exit and then it)
- * is 5-15 us on the nested test host and about 1 us on bare metal; the
- * vCPU tunes its own between 0 and the maximum.
+ * How early a deadline of the vCPU thread fires at first, and at most:
+ * from the kick timer's signal to KVM_RUN (the exit, the injection ioctl)
+ * is 5-15 us on the nested test host and about 1 us on bare metal; from a
+ * halted vCPU's block timeout to KVM_RUN, 40-60 us there, mostly the host
+ * waking an idle CPU.  Each vCPU tunes both between 0 and their maximum.
  */
 #define VKVM_TIMER_ADVANCE_START_NS	5000ULL
+#define VKVM_TIMER_BLOCK_ADVANCE_MAX_NS	100000ULL
 #define VKVM_TIMER_ADVANCE_MAX_NS	20000ULL
 
 #endif
