@@ -75,10 +75,10 @@ static const struct {
 	void (*fn)(void);
 } benches[] = {
 	{ "ids", bench_ids }, { "vm", bench_vm }, { "delivery", bench_delivery },
-	{ "kvm", bench_kvm },
+	{ "kvm", bench_kvm }, { "kvm-halt", bench_kvm_halt }, { "kvm-timer", bench_kvm_timer },
 };
 
-/* Every benchmark, or only those named: vintc-bench [ids|vm|delivery|kvm]... */
+/* Every benchmark, or only those named: vintc-bench [ids|vm|delivery|kvm|kvm-halt|kvm-timer]... */
 int main(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
@@ -87,7 +87,7 @@ int main(int argc, char **argv)
 		while (k < sizeof(benches) / sizeof(benches[0]) && strcmp(argv[i], benches[k].name))
 			k++;
 		if (k == sizeof(benches) / sizeof(benches[0])) {
-			fprintf(stderr, "vintc-bench: unknown benchmark '%s' (ids, vm, delivery, kvm)\n",
+			fprintf(stderr, "vintc-bench: unknown benchmark '%s' (ids, vm, delivery, kvm, kvm-halt, kvm-timer)\n",
 				argv[i]);
 			return 2;
 		}

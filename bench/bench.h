@@ -44,5 +44,8 @@ void bench_vm(void);
 void bench_delivery(void);
 /* Real guests on /dev/kvm, both irqchips; a printed skip without it. */
 void bench_kvm(void);
+/* The halting ping-pong, idle and loaded host; TSC-deadline latency. */
+void bench_kvm_halt(void);
+void bench_kvm_timer(void);
 
 #endif

@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: MIT
 /*
  * Real guests on /dev/kvm, on vintc's userspace APIC (--irqchip=avic) and
- * on KVM's in-kernel LAPIC (--irqchip=kernel), three loops of the smp
+ * on KVM's in-kernel LAPIC (--irqchip=kernel).  `kvm`: loops of the smp
  * guest on two vCPUs: the halting IPI ping-pong, the same with both sides
- * spinning (every ping finds its target inside the guest), and a self-IPI
- * loop.  Each configuration runs RUNS times with 0 iterations and with N;
- * the difference of the median wall times over N is the cost of one
- * iteration, free of boot, bring-up and teardown.  Exits and kicks per
- * iteration come from the run's own counters the same way.
+ * spinning (every ping finds its target inside the guest), a self-IPI
+ * loop, and the halting ping-pong in x2APIC mode.  Each configuration runs
+ * RUNS times with 0 iterations and with N; the difference of the median
+ * wall times over N is the cost of one iteration, free of boot, bring-up
+ * and teardown.  Exits and kicks per iteration come from the run's own
+ * counters the same way.  `kvm-halt`: the halting ping-pong with adaptive
+ * halt polling, without, and on the kernel's LAPIC, on an idle host and
+ * beside a CPU-bound thread.  `kvm-timer`: TSC-deadline latency and the
+ * immediate-deadline loop, as the timer2 guest measures them.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +25,7 @@
 #include "bench.h"
 
 #define RUNS		5
+#define PAIRED_RUNS	7	/* kvm-halt, kvm-timer: irqchips interleaved */
 #define GUEST_ENV	"VINTC_GUESTS"
 #define GUEST_DEFAULT	"build/guests"
 
@@ -71,6 +77,9 @@ static void *slurp(const char *path, size_t *size)
 	return buf;
 }
 
+/* --halt-poll-us for the avic runs; -1: the default. */
+static int halt_poll_us = -1;
+
 /* One run of the guest; its wall time and total exits. */
 static struct sample run_once(const void *img, size_t size, enum vkvm_irqchip chip,
 			      const char *cmdline, int null_fd)
@@ -89,6 +98,8 @@ static struct sample run_once(const void *img, size_t size, enum vkvm_irqchip ch
 	o.timeout_s = 60;
 	o.out_fd = null_fd;
 	o.irqchip = chip;
+	if (halt_poll_us >= 0)
+		o.halt_poll_us = (uint32_t)halt_poll_us;
 	if (vkvm_run_guest(&o, &r, &stage, why, sizeof(why)))
 		bench_die("kvm: %s", why);
 	if (!r.x2apic && strstr(cmdline, "x2apic=1")) {
@@ -187,5 +198,261 @@ void bench_kvm(void)
 	}
 	printf("\n");
 	close(null_fd);
+	free(img);
+}
+
+/* ---- halting ping-pong on an idle and on a loaded host ----------------- */
+
+struct halt_sample {
+	double us, polls, misses, yields;	/* per round trip */
+};
+
+static uint32_t busy_stop;
+
+/* The competitor: a CPU-bound thread, not pinned, for the whole measurement. */
+static void *busy_main(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&busy_stop, __ATOMIC_RELAXED))
+		;
+	return NULL;
+}
+
+static struct vkvm_result run_result(const void *img, size_t size, enum vkvm_irqchip chip,
+				     const char *cmdline, int out_fd)
+{
+	struct vkvm_result r;
+	enum vkvm_stage stage;
+	struct vkvm_opts o;
+	char why[256];
+
+	vkvm_default_opts(&o);
+	o.boot.image = img;
+	o.boot.image_size = size;
+	o.boot.cmdline = cmdline;
+	o.nr_cpus = 2;
+	o.timeout_s = 120;
+	o.out_fd = out_fd;
+	o.irqchip = chip;
+	if (halt_poll_us >= 0)
+		o.halt_poll_us = (uint32_t)halt_poll_us;
+	if (vkvm_run_guest(&o, &r, &stage, why, sizeof(why)))
+		bench_die("kvm: %s", why);
+	if (r.exit_status != 1)
+		bench_die("kvm: the guest failed (%s, irqchip %s, %s)", r.message,
+			  chip == VKVM_IRQCHIP_KERNEL ? "kernel" : "avic", cmdline);
+	return r;
+}
+
+static double median_of(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(v[0]), cmp_double);
+	return v[n / 2];
+}
+
+/* The three configurations the halting bench compares. */
+#define HALT_CONFIGS	3
+static const struct {
+	const char *name;
+	enum vkvm_irqchip chip;
+	int poll_us;		/* --halt-poll-us, -1: the default */
+} halt_configs[HALT_CONFIGS] = {
+	{ "avic (adaptive poll)", VKVM_IRQCHIP_AVIC, -1 },
+	{ "avic (no polling)", VKVM_IRQCHIP_AVIC, 0 },
+	{ "kernel", VKVM_IRQCHIP_KERNEL, -1 },
+};
+
+/*
+ * PAIRED_RUNS runs each of 0 and n round trips per configuration, the
+ * configurations interleaved run by run so that all see the same host
+ * (others' load comes and goes); the medians' difference over n.
+ */
+static void pingpong(const void *img, size_t size, unsigned int n, int null_fd,
+		     struct halt_sample *out)
+{
+	double t[HALT_CONFIGS][2][PAIRED_RUNS], p[HALT_CONFIGS][2][PAIRED_RUNS];
+	double m[HALT_CONFIGS][2][PAIRED_RUNS], y[HALT_CONFIGS][2][PAIRED_RUNS];
+	char cmd[32];
+
+	for (int i = 0; i < PAIRED_RUNS; i++)
+		for (int k = 0; k < 2; k++)
+			for (int c = 0; c < HALT_CONFIGS; c++) {
+				struct vkvm_result r;
+
+				snprintf(cmd, sizeof(cmd), "rounds=%u", k ? n : 0);
+				halt_poll_us = halt_configs[c].poll_us;
+				r = run_result(img, size, halt_configs[c].chip, cmd, null_fd);
+				t[c][k][i] = r.seconds;
+				p[c][k][i] = (double)r.apic.halt_polls;
+				m[c][k][i] = (double)r.apic.halt_poll_misses;
+				y[c][k][i] = (double)r.apic.halt_poll_yields;
+			}
+	halt_poll_us = -1;
+	for (int c = 0; c < HALT_CONFIGS; c++) {
+		out[c].us = (median_of(t[c][1], PAIRED_RUNS) - median_of(t[c][0], PAIRED_RUNS)) *
+			    1e6 / n;
+		out[c].polls = (median_of(p[c][1], PAIRED_RUNS) -
+				median_of(p[c][0], PAIRED_RUNS)) / n;
+		out[c].misses = (median_of(m[c][1], PAIRED_RUNS) -
+				 median_of(m[c][0], PAIRED_RUNS)) / n;
+		out[c].yields = (median_of(y[c][1], PAIRED_RUNS) -
+				 median_of(y[c][0], PAIRED_RUNS)) / n;
+	}
+}
+
+/*
+ * The halting ping-pong of the smp guest (2 vCPUs), on an idle host and
+ * with one CPU-bound thread competing for the host's CPUs: avic with its
+ * adaptive halt polling (the default cap), avic without polling, and KVM's
+ * in-kernel LAPIC (the host's own halt polling).
+ */
+void bench_kvm_halt(void)
+{
+	static const char *const load_names[] = { "idle", "loaded" };
+	const char *dir = getenv(GUEST_ENV);
+	const unsigned int n = 3000;
+	char path[4096], why[256];
+	size_t size = 0;
+	void *img;
+	int null_fd;
+
+	if (vkvm_probe(why, sizeof(why))) {
+		printf("kvm-halt: skipped (%s)\n\n", why);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/smp.elf", dir ? dir : GUEST_DEFAULT);
+	img = slurp(path, &size);
+	if (!img) {
+		printf("kvm-halt: skipped (no guest at %s: run 'make' first)\n\n", path);
+		return;
+	}
+	null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null_fd < 0)
+		bench_die("kvm: cannot open /dev/null");
+	printf("halting ping-pong, smp guest, 2 vCPUs, N = %u: median of %d runs each of 0 and N\n"
+	       "round trips, difference / N, the configurations interleaved run by run;\n"
+	       "loaded: one CPU-bound thread on the host throughout\n\n", n, PAIRED_RUNS);
+	printf("%-7s %-22s %10s %9s %9s %9s\n", "host", "irqchip", "us/round", "polls", "misses",
+	       "gave up");
+	for (int load = 0; load < 2; load++) {
+		struct halt_sample s[HALT_CONFIGS];
+		pthread_t busy;
+
+		if (load) {
+			__atomic_store_n(&busy_stop, 0, __ATOMIC_RELAXED);
+			if (pthread_create(&busy, NULL, busy_main, NULL))
+				bench_die("kvm: cannot start the competitor");
+		}
+		pingpong(img, size, n, null_fd, s);
+		if (load) {
+			__atomic_store_n(&busy_stop, 1, __ATOMIC_RELAXED);
+			pthread_join(busy, NULL);
+		}
+		for (int c = 0; c < HALT_CONFIGS; c++) {
+			printf("%-7s %-22s %10.1f", load_names[load], halt_configs[c].name, s[c].us);
+			if (halt_configs[c].chip == VKVM_IRQCHIP_AVIC)
+				printf(" %9.2f %9.2f %9.2f", s[c].polls, s[c].misses, s[c].yields);
+			printf("\n");
+		}
+		printf("%-7s ratio avic/kernel: %.2fx (no polling: %.2fx)\n", load_names[load],
+		       s[2].us > 0 ? s[0].us / s[2].us : 0.0, s[2].us > 0 ? s[1].us / s[2].us : 0.0);
+	}
+	printf("polls, misses, gave up: per round trip (2 HLTs): HLTs a poll ended, HLTs that\n"
+	       "blocked, and of those the polls cut short because the host had more runnable\n"
+	       "tasks than CPUs\n\n");
+	close(null_fd);
+	free(img);
+}
+
+/* ---- TSC deadlines (the timer2 guest) ---------------------------------- */
+
+/* "KEY=<number>" in text, or -1. */
+static double field(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+
+	return p ? strtod(p + strlen(key), NULL) : -1;
+}
+
+/* The guest's "BENCH ..." line of one run: its median and mean, in ns. */
+static void timer_run(const void *img, size_t size, enum vkvm_irqchip chip, const char *cmd,
+		      double *median, double *mean)
+{
+	FILE *out = tmpfile();
+	char text[4096];
+	size_t len;
+
+	if (!out)
+		bench_die("kvm-timer: tmpfile");
+	run_result(img, size, chip, cmd, fileno(out));
+	rewind(out);
+	len = fread(text, 1, sizeof(text) - 1, out);
+	text[len] = '\0';
+	fclose(out);
+	if (!strstr(text, "BENCH "))
+		bench_die("kvm-timer: no BENCH line (%s, %s):\n%s", cmd,
+			  chip == VKVM_IRQCHIP_KERNEL ? "kernel" : "avic", text);
+	*median = field(text, "median_ns=");
+	*mean = field(text, "mean_ns=");
+}
+
+struct timer_loop {
+	const char *name, *cmd;
+	bool use_mean;		/* the immediate loop has no per-sample median */
+};
+
+static const struct timer_loop timer_loops[] = {
+	{ "latency, halting, 50 us ahead", "lat=500 ahead=50", false },
+	{ "latency, spinning, 50 us ahead", "lat=500 ahead=50 spin=1", false },
+	{ "latency, halting, 200 us ahead", "lat=300 ahead=200", false },
+	{ "latency, spinning, 200 us ahead", "lat=300 ahead=200 spin=1", false },
+	{ "latency, halting, 2 ms ahead", "lat=100 ahead=2000", false },
+	{ "latency, spinning, 2 ms ahead", "lat=100 ahead=2000 spin=1", false },
+	{ "immediate deadline loop", "now=5000", true },
+};
+
+/*
+ * TSC deadlines, measured by the guest itself in TSC ticks calibrated
+ * against the APIC count: deadline-to-handler latency (the deadline's TSC
+ * to the handler's first RDTSC), near and far, with the vCPU halted and
+ * spinning; and the immediate-deadline loop (a deadline due when written,
+ * taken before the next is written), in ns per deadline.
+ */
+void bench_kvm_timer(void)
+{
+	const char *dir = getenv(GUEST_ENV);
+	char path[4096], why[256];
+	size_t size = 0;
+	void *img;
+
+	if (vkvm_probe(why, sizeof(why))) {
+		printf("kvm-timer: skipped (%s)\n\n", why);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/timer2.elf", dir ? dir : GUEST_DEFAULT);
+	img = slurp(path, &size);
+	if (!img) {
+		printf("kvm-timer: skipped (no guest at %s: run 'make' first)\n\n", path);
+		return;
+	}
+	printf("TSC deadlines, timer2 guest, 1 vCPU: the guest's own median (latency) or mean\n"
+	       "(immediate loop) per run, median of %d runs, the irqchips interleaved\n\n",
+	       PAIRED_RUNS);
+	printf("%-32s %12s %12s %8s\n", "loop", "avic ns", "kernel ns", "ratio");
+	for (size_t k = 0; k < sizeof(timer_loops) / sizeof(timer_loops[0]); k++) {
+		double v[2][PAIRED_RUNS], med, mean;
+
+		for (int i = 0; i < PAIRED_RUNS; i++)
+			for (int chip = 0; chip < 2; chip++) {
+				timer_run(img, size, chip ? VKVM_IRQCHIP_KERNEL : VKVM_IRQCHIP_AVIC,
+					  timer_loops[k].cmd, &med, &mean);
+				v[chip][i] = timer_loops[k].use_mean ? mean : med;
+			}
+		med = median_of(v[0], PAIRED_RUNS);
+		mean = median_of(v[1], PAIRED_RUNS);
+		printf("%-32s %12.0f %12.0f %7.2fx\n", timer_loops[k].name, med, mean,
+		       mean > 0 ? med / mean : 0.0);
+	}
+	printf("\n");
 	free(img);
 }
