@@ -42,20 +42,21 @@ TEST(build_rebuilds_when_flags_change)
 	need_root_of_tree();
 	ASSERT(mkdtemp(dir));
 	/*
-	 * The inner makes take no flags from an outer one (`make WERROR=1
-	 * check` passes WERROR=1 down in MAKEFLAGS).  One object: built, then up to date, then out of date under WERROR=1. */
-	snprintf(cmd, sizeof(cmd), "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s BUILD=%s %s/obj/host/log.o 2>&1", dir, dir);
+	 * The inner makes take nothing from an outer one (`make WERROR=1
+	 * check` passes WERROR=1 down in MAKEFLAGS and in the environment),
+	 * so they run with only PATH.  One object: built, then up to date, then out of date under WERROR=1. */
+	snprintf(cmd, sizeof(cmd), "env -i PATH=\"$PATH\" make -s BUILD=%s %s/obj/host/log.o 2>&1", dir, dir);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
-	snprintf(cmd, sizeof(cmd), "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -q BUILD=%s %s/obj/host/log.o 2>&1", dir, dir);
+	snprintf(cmd, sizeof(cmd), "env -i PATH=\"$PATH\" make -q BUILD=%s %s/obj/host/log.o 2>&1", dir, dir);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
-	snprintf(cmd, sizeof(cmd), "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -q BUILD=%s WERROR=1 %s/obj/host/log.o 2>&1", dir, dir);
+	snprintf(cmd, sizeof(cmd), "env -i PATH=\"$PATH\" make -q BUILD=%s WERROR=1 %s/obj/host/log.o 2>&1", dir, dir);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
 	/* And back: the flags file follows the last flags asked for. */
-	snprintf(cmd, sizeof(cmd), "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s BUILD=%s WERROR=1 %s/obj/host/log.o 2>&1", dir, dir);
+	snprintf(cmd, sizeof(cmd), "env -i PATH=\"$PATH\" make -s BUILD=%s WERROR=1 %s/obj/host/log.o 2>&1", dir, dir);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
-	snprintf(cmd, sizeof(cmd), "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -q BUILD=%s WERROR=1 %s/obj/host/log.o 2>&1", dir, dir);
+	snprintf(cmd, sizeof(cmd), "env -i PATH=\"$PATH\" make -q BUILD=%s WERROR=1 %s/obj/host/log.o 2>&1", dir, dir);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
-	snprintf(cmd, sizeof(cmd), "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -q BUILD=%s %s/obj/host/log.o 2>&1", dir, dir);
+	snprintf(cmd, sizeof(cmd), "env -i PATH=\"$PATH\" make -q BUILD=%s %s/obj/host/log.o 2>&1", dir, dir);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 1);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	ASSERT_EQ(system(cmd), 0);
@@ -103,7 +104,7 @@ TEST(build_run_builds_the_guests_it_runs)
 	need_root_of_tree();
 	ASSERT(mkdtemp(dir));
 	snprintf(cmd, sizeof(cmd),
-		 "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -n BUILD=%s run 2>&1", dir);
+		 "env -i PATH=\"$PATH\" make -n BUILD=%s run 2>&1", dir);
 	ASSERT_EQ(sh(cmd, out, sizeof(out)), 0);
 	if (!strstr(out, "guests/smp.elf") || !strstr(out, "tools/demo.sh"))
 		test_fail(__FILE__, __LINE__, "make -n run:\n%s", out);
