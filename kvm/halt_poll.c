@@ -30,14 +30,6 @@
 
 #define POLL_BATCH	64	/* ready() looks between clock reads and load looks */
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#else
-	__asm__ volatile("" ::: "memory");
-#endif
-}
 
 static int loadavg_fd = -2;	/* -2: not opened yet; -1: cannot be */
 static long host_cpus;
@@ -128,7 +120,7 @@ enum vkvm_poll_end vkvm_halt_poll_run(uint64_t window_ns, bool (*ready)(void *ar
 		for (int i = 0; i < POLL_BATCH; i++) {
 			if (ready(arg))
 				return VKVM_POLL_READY;
-			cpu_relax();
+			host_cpu_relax();
 		}
 		if (host_now_ns() >= end)
 			return VKVM_POLL_TIMEOUT;

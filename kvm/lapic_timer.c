@@ -35,14 +35,6 @@ static uint32_t reg_load(void *regs, uint32_t off)
 #define LVT_VECTOR_MASK		0xFFU
 #define NS_PER_S		1000000000ULL
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#else
-	__asm__ volatile("" ::: "memory");
-#endif
-}
 
 #ifndef sigev_notify_thread_id
 #define sigev_notify_thread_id	_sigev_un._tid
@@ -556,7 +548,7 @@ void vkvm_lapic_timer_entry(struct vkvm_lapic *l, uint32_t idx)
 		if (wait <= top)
 			*adv -= wait / 8 < *adv ? wait / 8 : *adv;
 		while (host_now_ns() < due)
-			cpu_relax();
+			host_cpu_relax();
 	} else if (now - due <= top) {
 		*adv += (now - due) / 8;
 		if (*adv > top)

@@ -24,12 +24,6 @@
 
 enum step { STEP_DID, STEP_WAIT, STEP_IDLE };
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
 
 void sim_default_opts(struct sim_opts *o)
 {
@@ -203,7 +197,7 @@ static void *vcpu_thread(void *arg)
 			if (++waits % 256 == 0)
 				sched_yield();
 			else
-				cpu_relax();
+				host_cpu_relax();
 			break;
 		case STEP_IDLE:
 			vcpu_halt_free(v);

@@ -161,6 +161,16 @@ void host_futex_wake(uint32_t *addr, int n);
 
 uint64_t host_now_ns(void);
 
+/* In a spin-wait loop: let the sibling hyperthread (or the host) run. */
+static inline void host_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#else
+	__asm__ volatile("" ::: "memory");
+#endif
+}
+
 /* ---- logging ---------------------------------------------------------- */
 
 enum host_log_level { HOST_LOG_ERR, HOST_LOG_WARN, HOST_LOG_INFO, HOST_LOG_DEBUG, HOST_LOG_OFF };
