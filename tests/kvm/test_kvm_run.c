@@ -410,7 +410,9 @@ TEST(kvm_run_trace)
 /*
  * Halt polling: every HLT either ends in the poll (the vCPU stayed
  * IsRunning, so the IPI was accelerated) or gives up and blocks; with a
- * generous 2 ms poll most halting round trips never block.
+ * generous 2 ms poll most halting round trips never block, unless the
+ * host has more runnable tasks than CPUs (other work on the machine),
+ * where a poll gives way at once and counts in halt_poll_yields.
  */
 TEST(kvm_run_halt_poll)
 {
@@ -439,9 +441,11 @@ TEST(kvm_run_halt_poll)
 	if (strstr(out, "FAIL") || !strstr(out, "PASS pingpong halting\n"))
 		test_fail(__FILE__, __LINE__, "guest output:\n%s", out);
 	ASSERT_EQ(r.apic.halt_polls + r.apic.halt_poll_misses, r.exits[KVM_EXIT_HLT]);
-	ASSERT(r.apic.halt_polls > r.exits[KVM_EXIT_HLT] / 4);
+	ASSERT(r.apic.halt_polls + r.apic.halt_poll_yields > r.exits[KVM_EXIT_HLT] / 4);
+	ASSERT(r.apic.halt_poll_yields <= r.apic.halt_poll_misses);
 	/* A poll that ended a HLT saw an accelerated IPI, not a not-running exit. */
-	ASSERT(r.apic.ipi_exits[AVIC_IPI_FAILURE_TARGET_NOT_RUNNING] < 2000);
+	ASSERT(r.apic.ipi_exits[AVIC_IPI_FAILURE_TARGET_NOT_RUNNING] <
+	       2000 + r.apic.halt_poll_yields);
 	free(out);
 }
 
