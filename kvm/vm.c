@@ -117,8 +117,10 @@ int vkvm_vm_setup_bsp(struct vkvm_cpu *c, const struct mboot_layout *lay, char *
 	memset(&regs, 0, sizeof(regs));
 	regs.rflags = 0x2;	/* reserved bit 1; IF = 0 */
 	regs.rip = lay->entry;
-	regs.rax = MBOOT_BOOT_MAGIC;
-	regs.rbx = lay->info_addr;
+	/* The boot protocol's registers (Multiboot: EAX magic, EBX info; PVH: EBX). */
+	regs.rax = lay->eax;
+	regs.rbx = lay->ebx;
+	regs.rsi = lay->esi;
 	if (ioctl(c->fd, KVM_SET_REGS, &regs) < 0)
 		return vkvm_say(why, why_size, -errno, "KVM_SET_REGS: %s", strerror(errno));
 	return 0;

@@ -31,6 +31,7 @@
 #ifndef VINTC_MBOOT_H
 #define VINTC_MBOOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -119,10 +120,23 @@ struct mboot_segment {
 	uint32_t offset;		/* in the file */
 };
 
-/* Where things went, for the runner and for tests. */
+/* The boot protocol an image was loaded by (kvm/boot/boot.c picks it). */
+enum boot_protocol {
+	BOOT_MULTIBOOT = 0,
+	BOOT_PVH,
+	BOOT_BZIMAGE,
+};
+
+/*
+ * Where things went, for the runner and for tests.  Every protocol enters
+ * in flat 32-bit protected mode, paging off, at entry with eax, ebx and
+ * esi as below (the others 0).
+ */
 struct mboot_layout {
 	uint32_t entry;			/* physical */
-	uint32_t info_addr;		/* EBX */
+	uint32_t info_addr;		/* Multiboot info / hvm_start_info / zero page */
+	enum boot_protocol protocol;
+	uint32_t eax, ebx, esi;		/* entry registers */
 	uint32_t header_flags;		/* the kernel's Multiboot header flags */
 	uint32_t kernel_end;		/* one past the highest loaded byte */
 	unsigned int nr_segments;
@@ -151,5 +165,8 @@ struct mboot_layout {
  */
 int mboot_load(const struct mboot_params *p, void *ram, uint64_t ram_size,
 	       struct mboot_layout *layout, char *why, size_t why_size);
+
+/* Whether image carries a Multiboot header with a valid checksum. */
+bool mboot_probe(const void *image, size_t size);
 
 #endif
