@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "boot/acpi.h"
+#include "boot/boot.h"
 #include "vkvm.h"
 
 void vkvm_default_opts(struct vkvm_opts *o)
@@ -47,6 +49,7 @@ const char *vkvm_end_name(enum vkvm_end end)
 		[VKVM_END_DEBUG_EXIT] = "debug-exit", [VKVM_END_HALT] = "halt",
 		[VKVM_END_SHUTDOWN] = "shutdown", [VKVM_END_FAILURE] = "failure",
 		[VKVM_END_TIMEOUT] = "timeout", [VKVM_END_RESET] = "reset",
+		[VKVM_END_POWEROFF] = "poweroff",
 	};
 
 	return (unsigned int)end < VKVM_NR_ENDS ? names[end] : "?";
@@ -303,10 +306,15 @@ static int machine_load(struct vkvm *v, const struct vkvm_opts *o, struct vkvm_t
 				o->ram_mib, strerror(err));
 	}
 	/* Load first: a bad image is reported before /dev/kvm is touched. */
-	ret = mboot_load(&o->boot, v->ram, v->ram_size, &v->r->layout, why, why_size);
+	ret = vkvm_boot_load(&o->boot, 0, v->ram, v->ram_size, &v->r->layout, why, why_size);
 	if (ret)
 		return ret;
 	v->lay = &v->r->layout;
+	/* The firmware's part: ACPI tables in the BIOS area the memory map reserves. */
+	ret = (int)vkvm_acpi_install(v->ram, v->ram_size, v->lay, v->nr);
+	if (ret < 0)
+		return vkvm_say(why, why_size, ret, "cannot build the ACPI tables: %s",
+				strerror(-ret));
 	/* One trace for every boot: its tracks go on across reboots. */
 	if (o->trace_path && trace->tracks) {
 		v->trace = trace;

@@ -16,6 +16,9 @@
  *   0x92, 0xCF9    System Control Port A fast reset, Reset Control Register
  *   0x60/0x64      i8042 keyboard controller (no keyboard): command 0xFE
  *                  and output-port writes with bit 0 clear reset
+ *   0x600, 0x604   ACPI PM1a event and control blocks: SLP_EN with
+ *                  SLP_TYP 5 (\_S5) powers off, exit status 0; the ACPI
+ *                  tables (RSDP, XSDT, FADT, MADT, DSDT) are at 0xE0000
  *   0xFEE00000     the xAPIC registers (no memslot: MMIO exits)
  *
  * With VKVM_IRQCHIP_KERNEL the same guest runs on KVM's in-kernel LAPIC
@@ -55,9 +58,11 @@ enum vkvm_end {
 	VKVM_END_FAILURE,	/* entry failure, internal error, unknown exit */
 	VKVM_END_TIMEOUT,	/* VKVM_STATUS_TIMEOUT */
 	VKVM_END_RESET,		/* reset with opts.no_reboot: VKVM_STATUS_RESET */
+	VKVM_END_POWEROFF,	/* ACPI S5 (SLP_EN, SLP_TYP 5): VKVM_STATUS_POWEROFF */
 	VKVM_NR_ENDS
 };
 
+#define VKVM_STATUS_POWEROFF	0
 #define VKVM_STATUS_HALT	4
 #define VKVM_STATUS_SHUTDOWN	6
 #define VKVM_STATUS_FAILURE	8
@@ -184,7 +189,7 @@ int vkvm_probe(char *why, size_t why_size);
 int vkvm_run_guest(const struct vkvm_opts *o, struct vkvm_result *r,
 		   enum vkvm_stage *stage, char *why, size_t why_size);
 
-/* "debug-exit", "halt", "shutdown", "failure", "timeout", "reset" */
+/* "debug-exit", "halt", "shutdown", "failure", "timeout", "reset", "poweroff" */
 const char *vkvm_end_name(enum vkvm_end end);
 /* "IO", "HLT", ... for a KVM_EXIT_* reason, or NULL if unknown. */
 const char *vkvm_exit_name(unsigned int reason);

@@ -18,7 +18,8 @@
 	X(i8042)		/* 0x60/0x64 controller, no keyboard */	\
 	X(ioapic)		/* 0xFEC00000, GSIs 0-23 (--irqchip=avic) */	\
 	X(testdev)		/* 0x2000 + n: raise and lower GSI n */	\
-	X(lapic_window)		/* each vCPU's xAPIC page (--irqchip=avic) */
+	X(lapic_window)		/* each vCPU's xAPIC page (--irqchip=avic) */	\
+	X(acpi_pm)		/* 0x600 PM1a event, 0x604 PM1a control */
 
 #define VKVM_DEVICE_DECLARE(name) extern const struct vkvm_device vkvm_dev_##name;
 VKVM_DEVICES(VKVM_DEVICE_DECLARE)

@@ -49,7 +49,9 @@ void cmd_run_usage(FILE *f)
 	      "reset registers: port 0x92 bit 0, port 0xCF9 (RST_CPU, e.g. 0x06) and the\n"
 	      "i8042 (0x60/0x64, no keyboard) command 0xFE.  A reset boots the guest again\n"
 	      "from its entry, RAM reloaded, every vCPU reset (opt/vintc/reboots counts\n"
-	      "them), unless --no-reboot.\n"
+	      "them), unless --no-reboot.  ACPI tables (RSDP, XSDT, FADT, MADT, DSDT) at\n"
+	      "0xE0000; the ACPI PM1a registers at 0x600 (event) and 0x604 (control),\n"
+	      "where SLP_EN with SLP_TYP 5 (\\_S5) powers the machine off.\n"
 	      "\n"
 	      "  -c CPUS           vCPUs, 1..64 (default 1); vCPU i has APIC ID i\n"
 	      "  --irqchip=avic    the userspace APIC on the AVIC model (the default)\n"
@@ -95,8 +97,9 @@ void cmd_run_usage(FILE *f)
 	      "  -h, --help        this text\n"
 	      "\n"
 	      "Exit status: the guest's, as QEMU's isa-debug-exit gives it: a write of V to\n"
-	      "port 0xF4 exits (V << 1) | 1, so 1 for V = 0.  A run the guest did not end\n"
-	      "itself prints \"vintc: run: <why>\" on stderr and exits with an even status:\n"
+	      "port 0xF4 exits (V << 1) | 1, so 1 for V = 0; an ACPI poweroff (S5) exits 0.\n"
+	      "A run the guest did not end itself prints \"vintc: run: <why>\" on stderr\n"
+	      "and exits with an even status:\n"
 	      "4 every vCPU halted with interrupts off or parked, so nothing can wake one,\n"
 	      "6 triple fault, 8 KVM entry or emulation failure, 10 reset under\n"
 	      "--no-reboot, 124 timeout.  2: usage error or bad image (one line, nothing\n"
@@ -473,7 +476,7 @@ int cmd_run(int argc, char **argv)
 	fflush(stdout);
 	if (ra.stats)
 		run_stats(&r);
-	if (r.end != VKVM_END_DEBUG_EXIT)
+	if (r.end != VKVM_END_DEBUG_EXIT && r.end != VKVM_END_POWEROFF)
 		fprintf(stderr, "vintc: run: %s\n", r.message);
 	status = r.exit_status & 0xff;
 out:
