@@ -86,8 +86,15 @@ GUESTS        := $(patsubst guests/%.c,$(BUILD)/guests/%.elf,$(GUEST_SRCS))
 else
 GUESTS        :=
 endif
+# PVH guests: guests/pvh/NAME.c becomes $(BUILD)/guests/NAME.elf, entered
+# through an ELF note (guests/pvh/start.S, guests/pvh/pvh.ld) instead of
+# guests/lib/start.S's Multiboot header, which the loader would prefer.
+PVH_GUEST_SRCS := $(sort $(wildcard guests/pvh/*.c))
+PVH_GUEST_LIB_OBJS := $(filter-out %/start.S.o,$(GUEST_LIB_OBJS)) $(BUILD)/guests/obj/guests/pvh/start.S.o
+PVH_GUESTS    := $(if $(GUESTS),$(patsubst guests/pvh/%.c,$(BUILD)/guests/%.elf,$(PVH_GUEST_SRCS)))
+GUESTS        += $(PVH_GUESTS)
 # Keep the objects (make would delete them as intermediates of the pattern).
-.SECONDARY: $(GUEST_LIB_OBJS) $(patsubst %,$(BUILD)/guests/obj/%.o,$(GUEST_SRCS))
+.SECONDARY: $(GUEST_LIB_OBJS) $(patsubst %,$(BUILD)/guests/obj/%.o,$(GUEST_SRCS) $(PVH_GUEST_SRCS))
 
 .PHONY: all check bench run clean deps guests fuzz
 all: $(LIB) $(CLI) $(TESTS) $(BENCH) $(GUESTS)
@@ -125,6 +132,10 @@ $(BUILD)/guests/obj/%.o: % $(FLAGS_FILE)
 $(BUILD)/guests/%.elf: $(BUILD)/guests/obj/guests/%.c.o $(GUEST_LIB_OBJS) guests/guest.ld
 	@$(if $(Q),echo "  GUESTLD $@")
 	$(Q)$(GUEST_LD) $(GUEST_LDFLAGS) -o $@ $(GUEST_LIB_OBJS) $<
+
+$(PVH_GUESTS): $(BUILD)/guests/%.elf: $(BUILD)/guests/obj/guests/pvh/%.c.o $(PVH_GUEST_LIB_OBJS) guests/pvh/pvh.ld
+	@$(if $(Q),echo "  GUESTLD $@")
+	$(Q)$(GUEST_LD) $(subst guests/guest.ld,guests/pvh/pvh.ld,$(GUEST_LDFLAGS)) -o $@ $(PVH_GUEST_LIB_OBJS) $<
 
 $(LIB): $(call obj,$(LIB_SRCS))
 	$(Q)rm -f $@ && ar rcs $@ $^
