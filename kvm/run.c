@@ -315,6 +315,9 @@ static int machine_load(struct vkvm *v, const struct vkvm_opts *o, struct vkvm_t
 	if (ret < 0)
 		return vkvm_say(why, why_size, ret, "cannot build the ACPI tables: %s",
 				strerror(-ret));
+	/* The RSDP leads the tables; PVH hands its address to the kernel. */
+	if (ret > 0)
+		vkvm_boot_set_rsdp(v->ram, v->lay, VKVM_ACPI_ADDR);
 	/* One trace for every boot: its tracks go on across reboots. */
 	if (o->trace_path && trace->tracks) {
 		v->trace = trace;

@@ -3,7 +3,7 @@
  * pvh: the PVH hand-over.  Entered through the Xen PHYS32_ENTRY note with
  * EBX = hvm_start_info: checks and prints its magic and version, the
  * memory map (the same as Multiboot's: low RAM, the VGA/BIOS hole, upper
- * RAM, the APIC page), the command line (--append's text alone) and
+ * RAM, the APIC page), the ACPI RSDP, the command line (--append's text alone) and
  * module 0 (its bytes, size and string), then exits through
  * isa-debug-exit with code 0.
  */
@@ -107,6 +107,15 @@ int main(uint32_t magic, uint32_t info)
 	}
 	if (check_map(si))
 		return 1;
+	/* The RSDP the machine's ACPI tables start with ("RSD PTR "). */
+	if (!si->rsdp_paddr || (si->rsdp_paddr >> 32) ||
+	    *(const uint32_t *)(uint32_t)si->rsdp_paddr != 0x20445352U) {
+		fail("rsdp", (uint32_t)si->rsdp_paddr);
+		return 1;
+	}
+	puts("PASS pvh rsdp=");
+	put_hex((uint32_t)si->rsdp_paddr);
+	putc('\n');
 	puts("PASS pvh cmdline=\"");
 	puts(si->cmdline_paddr ? (const char *)(uint32_t)si->cmdline_paddr : "");
 	puts("\"\n");

@@ -39,6 +39,7 @@ TEST(kvm_pvh_boots_under_both_irqchips)
 		"PASS pvh memmap 0x00000000 size 0x000a0000 type 1\n",
 		"PASS pvh memmap 0x000a0000 size 0x00060000 type 2\n",
 		"PASS pvh memmap 0xfee00000 size 0x00001000 type 2\n",
+		"PASS pvh rsdp=0x000e0000\n",
 		/* --append's text alone: no image name in front. */
 		"PASS pvh cmdline=\"console=ttyS0 pvh=1\"\n",
 		"PASS pvh nr_modules=1\n",
