@@ -71,17 +71,28 @@ static void fix_checksum(uint8_t *table, size_t len, size_t at)
 }
 
 /*
- * len bytes at the next guest address that is a multiple of align (a
- * power of 2), zeroed; NULL (nothing moved) if they do not fit.
+ * Room for len bytes at the next guest address that is a multiple of
+ * align (a power of 2): their offset, the buffer's end moved past them; or
+ * (size_t)-1 (nothing moved) if they do not fit.
  */
-static uint8_t *acpi_alloc(struct acpi_buf *b, size_t len, size_t align)
+static size_t acpi_place(struct acpi_buf *b, size_t len, size_t align)
 {
 	uint64_t end = b->addr + b->at;
 	size_t at = b->at + (size_t)((align - (end & (align - 1))) & (align - 1));
 
 	if (at > b->size || len > b->size - at)
-		return NULL;
+		return (size_t)-1;
 	b->at = at + len;
+	return at;
+}
+
+/* The same, zeroed; NULL if they do not fit. */
+static uint8_t *acpi_alloc(struct acpi_buf *b, size_t len, size_t align)
+{
+	size_t at = acpi_place(b, len, align);
+
+	if (at == (size_t)-1)
+		return NULL;
 	memset(b->p + at, 0, len);
 	return b->p + at;
 }
@@ -255,6 +266,22 @@ static uint8_t *build_xsdt(struct acpi_buf *b, const uint8_t *const *tables, uns
 	return t;
 }
 
+/*
+ * Whether the tables fit, before anything is written: the same places in
+ * the same order as vkvm_acpi_build takes them.
+ */
+static bool acpi_fits(uint64_t addr, size_t size, uint32_t nr_cpus)
+{
+	struct acpi_buf b = { .addr = addr, .size = size };
+
+	return acpi_place(&b, ACPI_RSDP_LEN, 16) != (size_t)-1 &&
+	       acpi_place(&b, ACPI_FACS_LEN, 64) != (size_t)-1 &&
+	       acpi_place(&b, ACPI_HDR_LEN + sizeof(dsdt_aml), 8) != (size_t)-1 &&
+	       acpi_place(&b, ACPI_FADT_LEN, 8) != (size_t)-1 &&
+	       acpi_place(&b, madt_len(nr_cpus), 8) != (size_t)-1 &&
+	       acpi_place(&b, ACPI_HDR_LEN + 8 * 2, 8) != (size_t)-1;
+}
+
 static void build_rsdp(uint8_t *r, uint64_t xsdt)
 {
 	memcpy(r, "RSD PTR ", 8);
@@ -279,6 +306,9 @@ long vkvm_acpi_build(uint8_t *buf, uint64_t addr, size_t size,
 	/* Every pointer is 32-bit somewhere (RSDT-era fields, FIRMWARE_CTRL, DSDT). */
 	if ((addr & 15) || addr >= (1ULL << 32) || size > (1ULL << 32) - addr)
 		return -EINVAL;
+	/* Nothing written unless it all fits. */
+	if (!acpi_fits(addr, size, cfg->nr_cpus))
+		return -E2BIG;
 	rsdp = acpi_alloc(&b, ACPI_RSDP_LEN, 16);
 	facs = rsdp ? build_facs(&b) : NULL;
 	dsdt = facs ? build_dsdt(&b) : NULL;

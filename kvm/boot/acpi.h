@@ -121,7 +121,8 @@ struct vkvm_acpi_config {
  * Write the tables into buf, which is guest physical memory from addr
  * (16-byte aligned, below 4 GiB, the whole region below 4 GiB) for size
  * bytes; the RSDP is at addr.  Returns the bytes used, -EINVAL for a bad
- * configuration or region, -E2BIG when the tables do not fit.
+ * configuration or region, -E2BIG when the tables do not fit (then
+ * nothing is written).
  */
 long vkvm_acpi_build(uint8_t *buf, uint64_t addr, size_t size,
 		     const struct vkvm_acpi_config *cfg);
