@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libFuzzer target: the PVH loader (kvm/boot/pvh.c) through the boot
+ * protocol dispatcher (kvm/boot/boot.c), ELF32 and ELF64.
+ *
+ * Input: the kernel image, then one trailing options byte:
+ *   bit 0      RAM: 2 MiB, or 4 MiB
+ *   bits 2:1   command line: none, "console=ttyS0", 3000 'a's, 30000 'b's
+ *              (the last one cannot fit the strings area: -E2BIG)
+ *   bits 5:3   modules 0..7, cut from the image itself, each with a string
+ *   bit 6      the image name set (PVH must not put it on the command line)
+ *
+ * Invariants (abort on violation):
+ *   - the result is 0, -ENOEXEC, -ERANGE, -E2BIG or -EINVAL; `why` is a
+ *     terminated single line, empty exactly on success;
+ *   - the dispatcher's answer is the PVH loader's whenever the image has
+ *     no Multiboot header and pvh_probe() claims it;
+ *   - on error RAM is untouched;
+ *   - on PVH success: EBX = the start info; every segment inside RAM, clear
+ *     of the loader area, of the local APIC page and of the other
+ *     segments, holding its file bytes then zeros; the entry inside a
+ *     segment; the start info's magic, version 1, module count and list
+ *     (page-aligned modules after the kernel holding their bytes, their
+ *     strings), command line (--append's text alone), memory map (the
+ *     layout's entries, contiguous, all RAM listed); and every RAM byte
+ *     outside the segments, modules and loader area unchanged.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vintc/mboot.h>
+
+#include "kvm/boot/boot.h"
+#include "kvm/boot/pvh.h"
+
+#define FUZZ_NAME "fuzz_pvh"
+#include "fuzz_util.h"
+
+#define RAM_MAX		(4U << 20)
+#define FILL		0xA5
+
+static uint8_t *ram, *fill_ref, *zero_ref;
+static char long_a[3001], long_b[30001];
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+	return rd32(p) | (uint64_t)rd32(p + 4) << 32;
+}
+
+struct range { uint64_t start, end; };
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static void check_segments(const struct mboot_params *p, const struct mboot_layout *lay,
+			   uint64_t ram_size, struct range *r, unsigned int *nr)
+{
+	const uint8_t *img = p->image;
+	bool entry_in = false;
+	uint64_t end = 0;
+
+	CHECK(lay->nr_segments >= 1 && lay->nr_segments <= MBOOT_MAX_SEGMENTS, "%u segments",
+	      lay->nr_segments);
+	for (unsigned int i = 0; i < lay->nr_segments; i++) {
+		const struct mboot_segment *s = &lay->seg[i];
+		uint64_t s_end = (uint64_t)s->paddr + s->memsz;
+
+		CHECK(s->memsz && s->filesz <= s->memsz, "segment %u sizes", i);
+		CHECK(s_end <= ram_size, "segment %u ends at 0x%llx", i, (unsigned long long)s_end);
+		CHECK((uint64_t)s->offset + s->filesz <= p->image_size, "segment %u file range", i);
+		CHECK(s_end <= MBOOT_AREA_START || s->paddr >= MBOOT_AREA_END,
+		      "segment %u touches the loader area", i);
+		CHECK(s_end <= MBOOT_APIC_PAGE ||
+		      s->paddr >= (uint64_t)MBOOT_APIC_PAGE + MBOOT_APIC_PAGE_SIZE,
+		      "segment %u touches the APIC page", i);
+		for (unsigned int j = 0; j < i; j++) {
+			const struct mboot_segment *o = &lay->seg[j];
+
+			CHECK(s_end <= o->paddr || (uint64_t)o->paddr + o->memsz <= s->paddr,
+			      "segments %u and %u overlap", i, j);
+		}
+		CHECK(!memcmp(ram + s->paddr, img + s->offset, s->filesz),
+		      "segment %u bytes differ from the file", i);
+		CHECK(!memcmp(ram + s->paddr + s->filesz, zero_ref, s->memsz - s->filesz),
+		      "segment %u bss not zero", i);
+		if (lay->entry >= s->paddr && lay->entry < s_end)
+			entry_in = true;
+		if (s_end > end)
+			end = s_end;
+		r[(*nr)++] = (struct range){ s->paddr, s_end };
+	}
+	CHECK(entry_in, "entry 0x%x outside the segments", lay->entry);
+	CHECK(lay->kernel_end == end, "kernel_end 0x%x", lay->kernel_end);
+}
+
+static void check_start_info(const struct mboot_params *p, const struct mboot_layout *lay,
+			     uint64_t ram_size, struct range *r, unsigned int *nr)
+{
+	const uint8_t *si = ram + PVH_INFO_ADDR;
+	uint64_t at = lay->kernel_end > MBOOT_HIGH_MEM_START ? lay->kernel_end
+							     : MBOOT_HIGH_MEM_START;
+	uint64_t ml = rd64(si + PVH_SI_MODLIST_PADDR), total = 0;
+	uint32_t nmap = rd32(si + PVH_SI_MEMMAP_ENTRIES);
+	const uint8_t *e;
+
+	CHECK(lay->protocol == BOOT_PVH && lay->ebx == PVH_INFO_ADDR, "protocol %u ebx 0x%x",
+	      lay->protocol, lay->ebx);
+	CHECK(rd32(si + PVH_SI_MAGIC) == PVH_START_MAGIC, "magic");
+	CHECK(rd32(si + PVH_SI_VERSION) == 1, "version");
+	CHECK(rd32(si + PVH_SI_NR_MODULES) == p->nr_mods && lay->nr_mods == p->nr_mods,
+	      "nr_modules");
+	CHECK(!strcmp((const char *)ram + rd64(si + PVH_SI_CMDLINE_PADDR),
+		      p->cmdline ? p->cmdline : ""), "command line");
+	CHECK(p->nr_mods ? ml == PVH_MODLIST_ADDR : ml == 0, "modlist_paddr 0x%llx",
+	      (unsigned long long)ml);
+	for (unsigned int i = 0; i < p->nr_mods; i++) {
+		const uint8_t *m = ram + PVH_MODLIST_ADDR + i * PVH_MODLIST_ENTRY_SIZE;
+		uint64_t pa = rd64(m), sz = rd64(m + 8);
+		const char *want = p->mods[i].string ? p->mods[i].string : "";
+
+		CHECK(pa % 4096 == 0 && pa >= at && pa + sz <= ram_size && sz == p->mods[i].size,
+		      "module %u at 0x%llx", i, (unsigned long long)pa);
+		CHECK(!memcmp(ram + pa, p->mods[i].data, sz), "module %u bytes", i);
+		CHECK(!strcmp((const char *)ram + rd64(m + 16), want), "module %u string", i);
+		at = pa + sz;
+		r[(*nr)++] = (struct range){ pa, pa + sz };
+	}
+	CHECK(nmap == lay->nr_mmap && nmap >= 4 && nmap <= MBOOT_MMAP_MAX_ENTRIES, "memmap %u",
+	      nmap);
+	CHECK(rd64(si + PVH_SI_MEMMAP_PADDR) == PVH_MEMMAP_ADDR, "memmap_paddr");
+	e = ram + PVH_MEMMAP_ADDR;
+	for (unsigned int i = 0; i < nmap; i++, e += PVH_MEMMAP_ENTRY_SIZE) {
+		CHECK(rd64(e) == total, "memmap entry %u not contiguous", i);
+		total = rd64(e) + rd64(e + 8);
+	}
+	CHECK(total >= ram_size, "memmap ends at 0x%llx", (unsigned long long)total);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char *const mod_strings[] = { "initrd", NULL, "m2 arg=1", "" };
+	static const char *const cmdlines[] = { NULL, "console=ttyS0", long_a, long_b };
+	struct range r[MBOOT_MAX_SEGMENTS + MBOOT_MAX_MODS + 1];
+	struct mboot_module mods[8];
+	struct mboot_params p = { 0 };
+	struct mboot_layout lay;
+	unsigned int nr = 0;
+	uint64_t ram_size, at = 0;
+	char why[128], why2[128];
+	uint8_t opt;
+	int ret, ret2;
+
+	if (!ram) {
+		ram = malloc(RAM_MAX);
+		fill_ref = malloc(RAM_MAX);
+		zero_ref = calloc(1, RAM_MAX);
+		if (!ram || !fill_ref || !zero_ref)
+			abort();
+		memset(fill_ref, FILL, RAM_MAX);
+		memset(long_a, 'a', sizeof(long_a) - 1);
+		memset(long_b, 'b', sizeof(long_b) - 1);
+	}
+	if (!size)
+		return 0;
+	opt = data[size - 1];
+	p.image = data;
+	p.image_size = size - 1;
+	ram_size = opt & 1 ? RAM_MAX : RAM_MAX / 2;
+	p.cmdline = cmdlines[(opt >> 1) & 3];
+	p.image_name = opt & 0x40 ? "vmlinux" : NULL;
+	p.nr_mods = (opt >> 3) & 7;
+	for (unsigned int i = 0; i < p.nr_mods; i++) {
+		size_t off = p.image_size ? (i * 97) % p.image_size : 0;
+
+		mods[i].data = data + off;
+		mods[i].size = (p.image_size - off) / (i + 1);
+		mods[i].string = mod_strings[i % 4];
+	}
+	p.mods = mods;
+	memset(ram, FILL, RAM_MAX);
+
+	ret = vkvm_boot_load(&p, 0, ram, ram_size, &lay, why, sizeof(why));
+	CHECK(ret == 0 || ret == -ENOEXEC || ret == -ERANGE || ret == -E2BIG || ret == -EINVAL,
+	      "result %d", ret);
+	CHECK(memchr(why, '\0', sizeof(why)) && !strchr(why, '\n'), "why not one line");
+	CHECK(!ret == !why[0], "why \"%s\" with result %d", why, ret);
+	if (!mboot_probe(p.image, p.image_size) && pvh_probe(p.image, p.image_size)) {
+		uint8_t *copy = ret ? NULL : malloc(RAM_MAX);
+		struct mboot_layout lay2;
+
+		/* Again, straight through the PVH loader: the same answer. */
+		if (copy)
+			memcpy(copy, ram, RAM_MAX);
+		ret2 = pvh_load(&p, 0, ram, ram_size, &lay2, why2, sizeof(why2));
+		CHECK(ret2 == ret && !strcmp(why, why2), "dispatcher %d, pvh_load %d", ret, ret2);
+		if (copy) {
+			CHECK(!memcmp(copy, ram, RAM_MAX), "pvh_load not idempotent");
+			free(copy);
+		}
+	}
+	if (ret) {
+		CHECK(!memcmp(ram, fill_ref, RAM_MAX), "RAM written on error %d", ret);
+		return 0;
+	}
+	if (lay.protocol != BOOT_PVH)
+		return 0;
+	check_segments(&p, &lay, ram_size, r, &nr);
+	check_start_info(&p, &lay, ram_size, r, &nr);
+	r[nr++] = (struct range){ MBOOT_AREA_START, MBOOT_AREA_END };
+	qsort(r, nr, sizeof(r[0]), cmp_range);
+	for (unsigned int i = 0; i < nr; i++) {
+		if (r[i].start > at)
+			CHECK(!memcmp(ram + at, fill_ref, r[i].start - at),
+			      "RAM 0x%llx-0x%llx written outside the layout",
+			      (unsigned long long)at, (unsigned long long)r[i].start);
+		if (r[i].end > at)
+			at = r[i].end;
+	}
+	if (at < ram_size)
+		CHECK(!memcmp(ram + at, fill_ref, ram_size - at), "RAM after 0x%llx written",
+		      (unsigned long long)at);
+	return 0;
+}
