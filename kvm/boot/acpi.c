@@ -3,9 +3,11 @@
  * ACPI tables from the machine's shape (kvm/boot/acpi.h).  Layout in the
  * region, each table at its alignment:
  *
- *   addr + 0    RSDP (16-byte aligned, where an OS scans for it)
- *   addr + 64   FACS (64-byte aligned, as the specification requires)
- *   then        XSDT, FADT, MADT, DSDT, 8-byte aligned
+ *   addr        RSDP (16-byte aligned, where an OS scans for it)
+ *   then        FACS (on a 64-byte boundary, as the specification requires)
+ *   then        DSDT, FADT, MADT, XSDT, each 8-byte aligned (each table
+ *               is written before the one that points at it; the RSDP's
+ *               checksums last)
  *
  * Everything is little-endian and may be unaligned: the fields are
  * written a byte at a time.  No RSDT: the RSDP is revision 2 and names
