@@ -38,6 +38,7 @@ void vkvm_default_opts(struct vkvm_opts *o)
 	o->ram_mib = 64;
 	o->timeout_s = 0;	/* none, as QEMU */
 	o->out_fd = STDOUT_FILENO;
+	o->in_fd = -1;
 	o->nr_cpus = 1;
 	o->irqchip = VKVM_IRQCHIP_AVIC;
 	o->halt_poll_us = VKVM_DEFAULT_HALT_POLL_US;
@@ -266,6 +267,8 @@ static struct vkvm *machine_new(const struct vkvm_opts *o, struct vkvm_result *r
 	r->irqchip = o->irqchip;
 	v->ram_size = (uint64_t)o->ram_mib << 20;
 	v->out_fd = o->out_fd;
+	v->has_input = o->in_fd >= 0;
+	v->in_fd = o->in_fd;
 	v->halt_poll_ns = (uint64_t)o->halt_poll_us * 1000;
 	pthread_mutex_init(&v->end_lock, NULL);
 	vkvm_bus_init(&v->bus);

@@ -90,6 +90,8 @@ struct vkvm {
 	struct vkvm_result *r;
 	sigset_t inside;		/* signal mask inside KVM_RUN */
 	int out_fd;			/* the guest's console */
+	bool has_input;			/* in_fd feeds COM1's receiver */
+	int in_fd;
 
 	struct vkvm_bus bus;
 	uint32_t nr_devices;

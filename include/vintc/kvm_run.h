@@ -7,8 +7,9 @@
  * then STARTUP from the guest.
  *
  * Devices (QEMU PC machine conventions):
- *   COM1 0x3F8     writes to THR go to opts->out_fd, by line and by vCPU;
- *                  LSR (0x3FD) reads 0x60; the rest reads 0, ignores writes
+ *   COM1 0x3F8     a 16550A on GSI 4 (FIFOs, loopback, modem status);
+ *                  bytes sent go to opts->out_fd, by line and by vCPU;
+ *                  opts->in_fd (if not -1) feeds the receiver
  *   0xF4           isa-debug-exit: a write of v ends the run with exit
  *                  status (v << 1) | 1
  *   0x510/0x511    fw_cfg: signature, RAM size, CPU count, the file
@@ -126,6 +127,7 @@ struct vkvm_opts {
 	uint32_t timeout_s;		/* 0: none (the default), across reboots */
 	bool no_reboot;			/* a reset ends the run (VKVM_END_RESET) */
 	int out_fd;			/* COM1 output */
+	int in_fd;			/* COM1 input, read by a thread; -1: none (the default) */
 	uint32_t nr_cpus;		/* 1..VKVM_MAX_CPUS (0: 1) */
 	enum vkvm_irqchip irqchip;
 	/*

@@ -29,12 +29,20 @@
  * makes (line down, byte out, line up) is one edge per byte for an
  * edge-triggered pin.
  *
+ * Input (when the run has an input fd): a reader thread reads it and hands
+ * the bytes to the receiver as it has room, so a guest that reads slowly
+ * holds the host back instead of losing bytes to overrun.  It polls a
+ * pipe too, which destroy writes to stop it.
+ *
  * Output is buffered by line and by vCPU and written under one lock, so
  * two CPUs' lines never interleave and vintc's own output never splits a
  * guest line.  Each vCPU's partial line is flushed when its thread ends.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,6 +56,7 @@
 #define COM1_GSI	4
 #define LINE_MAX	4096
 #define FIFO_LEN	16
+#define RX_RETRY_MS	10	/* receiver full: look again this soon */
 
 /* Register offsets; DLL and DLM where RBR/THR and IER are when LCR.DLAB. */
 #define UART_RBR	0	/* read */
@@ -126,6 +135,10 @@ struct serial {
 	bool irq;			/* the level last given to GSI 4 */
 	uint8_t rx[FIFO_LEN];
 	uint8_t rx_head, rx_count;
+	/* The reader thread's; wake[1] written once to stop it. */
+	bool reading;
+	pthread_t reader;
+	int wake[2];
 	struct serial_line lines[];	/* one per vCPU, touched by its thread only */
 };
 
@@ -409,6 +422,79 @@ static enum vkvm_io_ret serial_io(void *opaque, struct vkvm_cpu *c, uint64_t off
 	return VKVM_IO_DONE;
 }
 
+static void *serial_reader(void *arg)
+{
+	struct serial *s = arg;
+	uint8_t buf[256];
+	size_t len = 0, off = 0;
+	bool eof = false;
+	sigset_t all;
+
+	/* Signals are for the vCPU threads and the main one. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = s->wake[0], .events = POLLIN },
+			{ .fd = s->v->in_fd, .events = POLLIN },
+		};
+		bool held = off < len;
+		ssize_t n;
+
+		if (poll(p, held || eof ? 1 : 2, held ? RX_RETRY_MS : -1) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents)
+			break;
+		if (held) {
+			off += (size_t)serial_rx(s, buf + off, len - off);
+			continue;
+		}
+		if (eof || !p[1].revents)
+			continue;
+		n = read(s->v->in_fd, buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0) {
+			eof = true;	/* no more input; the guest runs on */
+			continue;
+		}
+		len = (size_t)n;
+		off = (size_t)serial_rx(s, buf, len);
+	}
+	return NULL;
+}
+
+static int serial_input_start(struct serial *s)
+{
+	int ret;
+
+	if (pipe2(s->wake, O_CLOEXEC))
+		return -errno;
+	ret = -pthread_create(&s->reader, NULL, serial_reader, s);
+	if (ret) {
+		close(s->wake[0]);
+		close(s->wake[1]);
+		return ret;
+	}
+	s->reading = true;
+	return 0;
+}
+
+static void serial_input_stop(struct serial *s)
+{
+	ssize_t n;
+
+	if (!s->reading)
+		return;
+	do
+		n = write(s->wake[1], "", 1);
+	while (n < 0 && errno == EINTR);
+	pthread_join(s->reader, NULL);
+	close(s->wake[0]);
+	close(s->wake[1]);
+	s->reading = false;
+}
+
 static void serial_reset(struct serial *s)
 {
 	s->ier = s->fcr = s->lcr = s->mcr = s->lsr = s->scr = 0;
@@ -433,13 +519,24 @@ static int serial_create(struct vkvm *v, void **state, char *why, size_t why_siz
 	ret = vkvm_bus_register(&v->bus, VKVM_PIO, COM1_BASE, COM1_LEN, VKVM_BUS_ALL_CPUS,
 				serial_io, s, "COM1");
 	if (ret) {
-		pthread_mutex_destroy(&s->out_lock);
-		pthread_mutex_destroy(&s->lock);
-		free(s);
-		return vkvm_say(why, why_size, ret, "cannot place COM1 at 0x%x", COM1_BASE);
+		ret = vkvm_say(why, why_size, ret, "cannot place COM1 at 0x%x", COM1_BASE);
+		goto fail;
+	}
+	/* The bus dies with the failed machine: the range needs no undoing. */
+	if (v->has_input) {
+		ret = serial_input_start(s);
+		if (ret) {
+			ret = vkvm_say(why, why_size, ret, "cannot start COM1's input");
+			goto fail;
+		}
 	}
 	*state = s;
 	return 0;
+fail:
+	pthread_mutex_destroy(&s->out_lock);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	return ret;
 }
 
 static void serial_cpu_exit(void *state, struct vkvm_cpu *c)
@@ -453,6 +550,12 @@ static void serial_destroy(void *state)
 {
 	struct serial *s = state;
 
+	/*
+	 * The reader raises GSI 4 from its own thread: it stops here, before
+	 * the I/O APIC goes (devices.h makes COM1 after it, so destroys it
+	 * first).
+	 */
+	serial_input_stop(s);
 	pthread_mutex_destroy(&s->out_lock);
 	pthread_mutex_destroy(&s->lock);
 	free(s);

@@ -20,6 +20,7 @@
 
 #include "args.h"
 #include "cmds.h"
+#include "term.h"
 
 #define RUN_MAX_FILE	(1ULL << 30)	/* image or module */
 
@@ -45,7 +46,9 @@ void cmd_run_usage(FILE *f)
 	      "The command line is \"IMAGE CMDLINE\" as QEMU gives it: IMAGE as typed,\n"
 	      "then a space, then --append's CMDLINE (if any).\n"
 	      "\n"
-	      "Devices: COM1 (0x3F8) output to stdout; isa-debug-exit (0xF4); the 8259\n"
+	      "Devices: COM1 (0x3F8), a 16550A on GSI 4: output to stdout, and input\n"
+	      "from stdin when it is a terminal (then in raw mode while the guest runs,\n"
+	      "Ctrl-C still ends vintc) or a pipe; isa-debug-exit (0xF4); the 8259\n"
 	      "PICs as a mask stub (they never raise an interrupt); QEMU's pc-testdev\n"
 	      "interrupt lines (a byte written to 0x2000 + n sets GSI n, 0..23); other I/O\n"
 	      "ports read as all-ones and ignore writes, counted; fw_cfg (0x510/0x511) with\n"
@@ -467,7 +470,10 @@ int cmd_run(int argc, char **argv)
 
 	/* The guest writes COM1 straight to fd 1: nothing of ours may sit in stdio's buffer. */
 	fflush(stdout);
+	o.in_fd = term_input_fd();
+	term_raw();
 	ret = vkvm_run_guest(&o, &r, &stage, why, sizeof(why));
+	term_restore();
 	if (ret) {
 		if (stage == VKVM_STAGE_LOAD && ret != -ENOMEM)
 			status = cli_usage_error("run: %s: %s", ra.image, why);
