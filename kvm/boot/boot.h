@@ -2,7 +2,7 @@
 /*
  * Pick the boot protocol by the image's magic and load it: a Multiboot
  * header (valid checksum, first 8 KiB) first, then a PVH entry note in an
- * x86 ELF.  Anything else gets the Multiboot loader's reason, which says
+ * x86 ELF, then a bzImage setup header ("HdrS" at 0x202).  Anything else gets the Multiboot loader's reason, which says
  * what an image lacks ("not an ELF file", "no Multiboot header ...").
  */
 #ifndef VKVM_BOOT_BOOT_H
@@ -23,7 +23,8 @@ int vkvm_boot_load(const struct mboot_params *p, uint64_t rsdp_paddr, void *ram,
 
 /*
  * Tell a loaded image where the ACPI RSDP is, for protocols that pass it
- * (PVH's start info rsdp_paddr); Multiboot has no field: a no-op.  The
+ * (PVH's start info rsdp_paddr, the bzImage zero page's acpi_rsdp_addr);
+ * Multiboot has no field: a no-op.  The
  * tables are built after the image is loaded, around it.
  */
 void vkvm_boot_set_rsdp(void *ram, const struct mboot_layout *layout, uint64_t rsdp_paddr);

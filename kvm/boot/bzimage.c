@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bzImage loader (see bzimage.h).  The image is untrusted: the setup
+ * header is read only inside the file, sums are 64-bit, and everything is
+ * checked before RAM is written.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "bzimage.h"
+#include "image.h"
+
+struct bz {
+	uint32_t setup_size;		/* real-mode part: (setup_sects + 1) * 512 */
+	uint32_t kernel_size;		/* the protected-mode part */
+	uint32_t hdr_end;		/* one past the setup header */
+	uint32_t initrd_addr;
+};
+
+bool bzimage_probe(const void *image, size_t size)
+{
+	return image && size >= BZ_HEADER + 4 &&
+	       boot_rd32(image, BZ_HEADER) == BZ_HEADER_MAGIC;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static int check_header(struct boot_img *l, struct bz *bz)
+{
+	uint32_t sects;
+	uint16_t version;
+
+	if (!bzimage_probe(l->img, l->size))
+		return boot_fail(l, -ENOEXEC, "no bzImage setup header (\"HdrS\" at 0x%x)", BZ_HEADER);
+	if (boot_rd16(l->img, BZ_BOOT_FLAG) != BZ_BOOT_FLAG_MAGIC)
+		return boot_fail(l, -ENOEXEC, "bzImage boot_flag is 0x%x, want 0x%x",
+				 boot_rd16(l->img, BZ_BOOT_FLAG), BZ_BOOT_FLAG_MAGIC);
+	version = boot_rd16(l->img, BZ_VERSION);
+	if (version < BZ_MIN_VERSION)
+		return boot_fail(l, -ENOEXEC, "bzImage boot protocol %u.%02u is older than 2.06",
+				 version >> 8, version & 0xff);
+	bz->hdr_end = BZ_JUMP + 2 + l->img[BZ_JUMP + 1];
+	sects = l->img[BZ_SETUP_SECTS] ? l->img[BZ_SETUP_SECTS] : 4;
+	bz->setup_size = (sects + 1) * 512;
+	/* 2.10 fields are read below: the header must hold them. */
+	if (bz->hdr_end < BZ_INIT_SIZE + 4 && version >= 0x020a)
+		return boot_fail(l, -ENOEXEC, "bzImage setup header ends at 0x%x, before init_size",
+				 bz->hdr_end);
+	if (bz->hdr_end > l->size || bz->setup_size >= l->size)
+		return boot_fail(l, -ENOEXEC, "truncated bzImage: setup needs 0x%x bytes, file is 0x%zx bytes",
+				 bz->setup_size > bz->hdr_end ? bz->setup_size : bz->hdr_end,
+				 l->size);
+	if (!(l->img[BZ_LOADFLAGS] & BZ_LOADED_HIGH))
+		return boot_fail(l, -ENOEXEC, "bzImage is not LOADED_HIGH (a zImage): not supported");
+	if (l->size - bz->setup_size > MBOOT_MAX_RAM)
+		return boot_fail(l, -E2BIG, "bzImage kernel of 0x%zx bytes is larger than RAM can be",
+				 l->size - bz->setup_size);
+	bz->kernel_size = (uint32_t)(l->size - bz->setup_size);
+	return 0;
+}
+
+/* RAM the kernel needs to load and decompress itself, end exclusive. */
+static uint64_t kernel_needs(const struct boot_img *l, const struct bz *bz)
+{
+	uint64_t end = (uint64_t)BZ_KERNEL_ADDR + bz->kernel_size;
+	uint64_t align, at, need;
+
+	if (boot_rd16(l->img, BZ_VERSION) < 0x020a)
+		return end;
+	align = boot_rd32(l->img, BZ_KERNEL_ALIGNMENT);
+	at = BZ_KERNEL_ADDR;
+	/* A relocatable kernel decompresses at its aligned load address, never below pref_address. */
+	if (l->img[BZ_RELOCATABLE] && align && !(align & (align - 1)))
+		at = (at + align - 1) & ~(align - 1);
+	if (!l->img[BZ_RELOCATABLE] || boot_rd64(l->img, BZ_PREF_ADDRESS) > at)
+		at = boot_rd64(l->img, BZ_PREF_ADDRESS);
+	if (at > MBOOT_MAX_RAM)
+		return UINT64_MAX;	/* pref_address beyond any RAM */
+	need = at + boot_rd32(l->img, BZ_INIT_SIZE);
+	return need > end ? need : end;
+}
+
+static int check_fit(struct boot_img *l, const struct mboot_params *p, uint64_t ram_size,
+		     struct bz *bz)
+{
+	uint64_t top = min_u64(ram_size, MBOOT_APIC_PAGE), need = kernel_needs(l, bz);
+	uint64_t len = p->cmdline ? strlen(p->cmdline) : 0, max, at;
+	uint32_t cmax = boot_rd32(l->img, BZ_CMDLINE_SIZE);
+
+	if (need > top)
+		return boot_fail(l, -E2BIG, "the kernel needs RAM up to 0x%llx (init_size 0x%x), RAM ends at 0x%llx",
+				 (unsigned long long)need, boot_rd32(l->img, BZ_INIT_SIZE),
+				 (unsigned long long)top);
+	if (len >= BZ_CMDLINE_MAX || len > cmax)
+		return boot_fail(l, -E2BIG, "command line of %llu bytes, the kernel takes at most %u",
+				 (unsigned long long)len, cmax < BZ_CMDLINE_MAX - 1 ? cmax : BZ_CMDLINE_MAX - 1);
+	if (p->nr_mods > 1)
+		return boot_fail(l, -E2BIG, "%u modules: a bzImage takes one initrd", p->nr_mods);
+	if (p->nr_mods && !p->mods)
+		return boot_fail(l, -EINVAL, "module list is NULL");
+	if (!p->nr_mods)
+		return 0;
+	if (p->mods[0].size && !p->mods[0].data)
+		return boot_fail(l, -EINVAL, "module 0 has no data");
+	/* As high as allowed: clear of the decompressed kernel. */
+	max = min_u64(top, (uint64_t)boot_rd32(l->img, BZ_INITRD_ADDR_MAX) + 1);
+	at = max >= p->mods[0].size ? (max - p->mods[0].size) & ~(BOOT_PAGE_SIZE - 1) : 0;
+	if (p->mods[0].size > max || at < boot_page_up(need))
+		return boot_fail(l, -E2BIG, "initrd (%zu bytes) does not fit between the kernel (up to 0x%llx) and 0x%llx",
+				 p->mods[0].size, (unsigned long long)need, (unsigned long long)max);
+	bz->initrd_addr = (uint32_t)at;
+	return 0;
+}
+
+static void write_zero_page(uint8_t *ram, const struct boot_img *l, const struct mboot_params *p,
+			    uint64_t ram_size, const struct bz *bz)
+{
+	struct boot_mmap map[MBOOT_MMAP_MAX_ENTRIES];
+	unsigned int nr = boot_memory_map(ram_size, map);
+	uint8_t *zp = ram + BZ_ZERO_PAGE;
+	size_t len = p->cmdline ? strlen(p->cmdline) : 0;
+
+	memset(ram + MBOOT_AREA_START, 0, MBOOT_AREA_END - MBOOT_AREA_START);
+	memcpy(zp + BZ_SETUP_SECTS, l->img + BZ_SETUP_SECTS,
+	       min_u64(bz->hdr_end, BZ_ZERO_PAGE_SIZE) - BZ_SETUP_SECTS);
+	zp[BZ_TYPE_OF_LOADER] = BZ_LOADER_UNDEFINED;
+	/* No real-mode heap: the 32-bit entry skips the setup code. */
+	zp[BZ_LOADFLAGS] &= (uint8_t)~BZ_CAN_USE_HEAP;
+	boot_wr32(zp, BZ_CODE32_START, BZ_KERNEL_ADDR);
+	if (p->cmdline)
+		memcpy(ram + BZ_CMDLINE, p->cmdline, len);
+	ram[BZ_CMDLINE + len] = 0;
+	boot_wr32(zp, BZ_CMD_LINE_PTR, BZ_CMDLINE);
+	if (p->nr_mods) {
+		boot_wr32(zp, BZ_RAMDISK_IMAGE, bz->initrd_addr);
+		boot_wr32(zp, BZ_RAMDISK_SIZE, (uint32_t)p->mods[0].size);
+	} else {
+		boot_wr32(zp, BZ_RAMDISK_IMAGE, 0);
+		boot_wr32(zp, BZ_RAMDISK_SIZE, 0);
+	}
+	zp[BZ_E820_ENTRIES] = (uint8_t)nr;
+	for (unsigned int i = 0; i < nr; i++) {
+		uint32_t e = BZ_E820_TABLE + i * BZ_E820_ENTRY_SIZE;
+
+		boot_wr64(zp, e, map[i].base);
+		boot_wr64(zp, e + 8, map[i].len);
+		boot_wr32(zp, e + 16, map[i].type);
+	}
+}
+
+int bzimage_load(const struct mboot_params *p, void *ram, uint64_t ram_size,
+		 struct mboot_layout *layout, char *why, size_t why_size)
+{
+	struct boot_img l = { .why = why, .why_size = why_size };
+	struct mboot_layout lay;
+	struct bz bz = { 0 };
+	uint8_t *r = ram;
+	int ret;
+
+	if (why && why_size)
+		why[0] = '\0';
+	if (!p || !ram || !layout || (!p->image && p->image_size))
+		return boot_fail(&l, -EINVAL, "missing loader argument");
+	if (ram_size < MBOOT_MIN_RAM || ram_size > MBOOT_MAX_RAM)
+		return boot_fail(&l, -EINVAL, "RAM size 0x%llx is outside 0x%llx..0x%llx",
+				 (unsigned long long)ram_size, MBOOT_MIN_RAM, MBOOT_MAX_RAM);
+	l.img = p->image;
+	l.size = p->image_size;
+	ret = check_header(&l, &bz);
+	if (!ret)
+		ret = check_fit(&l, p, ram_size, &bz);
+	if (ret)
+		return ret;
+
+	/* Everything checked: now write RAM. */
+	memcpy(r + BZ_KERNEL_ADDR, l.img + bz.setup_size, bz.kernel_size);
+	if (p->nr_mods && p->mods[0].size)
+		memcpy(r + bz.initrd_addr, p->mods[0].data, p->mods[0].size);
+	write_zero_page(r, &l, p, ram_size, &bz);
+	memset(&lay, 0, sizeof(lay));
+	lay.protocol = BOOT_BZIMAGE;
+	lay.entry = BZ_KERNEL_ADDR;
+	lay.info_addr = BZ_ZERO_PAGE;
+	lay.esi = BZ_ZERO_PAGE;
+	lay.nr_segments = 1;
+	lay.seg[0] = (struct mboot_segment){ BZ_KERNEL_ADDR, bz.kernel_size, bz.kernel_size,
+					     bz.setup_size };
+	lay.kernel_end = BZ_KERNEL_ADDR + bz.kernel_size;
+	lay.nr_mods = p->nr_mods;
+	if (p->nr_mods) {
+		lay.mod_start[0] = bz.initrd_addr;
+		lay.mod_end[0] = bz.initrd_addr + (uint32_t)p->mods[0].size;
+	}
+	lay.nr_mmap = r[BZ_ZERO_PAGE + BZ_E820_ENTRIES];
+	*layout = lay;
+	return 0;
+}

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The bzImage loader (kvm/boot/bzimage.c) without KVM: a synthetic bzImage
+ * (a setup header written byte by byte from the Linux boot protocol's
+ * description, and a protected-mode part of known bytes) is loaded into a
+ * RAM buffer; the kernel's placement, the zero page (setup header, loader
+ * type, command line, initrd, e820 map, RSDP) are read back, and every
+ * bad header or misfit is refused with its errno and a one-line reason,
+ * leaving RAM untouched.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vintc/mboot.h>
+
+#include "kvm/boot/boot.h"
+#include "kvm/boot/bzimage.h"
+#include "test.h"
+
+#define RAM_SIZE	(8ULL << 20)
+#define SETUP_SIZE	0x400		/* setup_sects 1 */
+#define KERNEL_SIZE	0x1000
+#define IMG_SIZE	(SETUP_SIZE + KERNEL_SIZE)
+
+static uint8_t img[IMG_SIZE];
+
+static void w16(uint8_t *p, size_t off, uint16_t v)
+{
+	p[off] = (uint8_t)v;
+	p[off + 1] = (uint8_t)(v >> 8);
+}
+
+static void w32(uint8_t *p, size_t off, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[off + i] = (uint8_t)(v >> (8 * i));
+}
+
+static void w64(uint8_t *p, size_t off, uint64_t v)
+{
+	w32(p, off, (uint32_t)v);
+	w32(p, off + 4, (uint32_t)(v >> 32));
+}
+
+static uint32_t r32(const uint8_t *p, uint64_t off)
+{
+	return (uint32_t)p[off] | (uint32_t)p[off + 1] << 8 |
+	       (uint32_t)p[off + 2] << 16 | (uint32_t)p[off + 3] << 24;
+}
+
+static uint64_t r64(const uint8_t *p, uint64_t off)
+{
+	return r32(p, off) | (uint64_t)r32(p, off + 4) << 32;
+}
+
+/* Protocol 2.15, relocatable, 2 MiB aligned, decompressing into 2..5 MiB. */
+static void img_default(void)
+{
+	memset(img, 0, sizeof(img));
+	img[0x1f1] = 1;				/* setup_sects */
+	w16(img, 0x1fe, 0xaa55);		/* boot_flag */
+	img[0x200] = 0xeb;			/* jmp */
+	img[0x201] = 0x66;			/* header ends at 0x268 */
+	memcpy(img + 0x202, "HdrS", 4);
+	w16(img, 0x206, 0x020f);
+	img[0x211] = 0x01 | 0x80;		/* LOADED_HIGH | CAN_USE_HEAP */
+	w32(img, 0x214, 0x100000);		/* code32_start */
+	w32(img, 0x22c, 0x37ffffff);		/* initrd_addr_max */
+	w32(img, 0x230, 0x200000);		/* kernel_alignment */
+	img[0x234] = 1;				/* relocatable_kernel */
+	w32(img, 0x238, 2047);			/* cmdline_size */
+	w64(img, 0x258, 0x200000);		/* pref_address */
+	w32(img, 0x260, 0x300000);		/* init_size */
+	for (unsigned int i = 0; i < KERNEL_SIZE; i++)
+		img[SETUP_SIZE + i] = (uint8_t)(i * 3 + 1);
+}
+
+static uint8_t *ram_new(void)
+{
+	uint8_t *ram = malloc(RAM_SIZE);
+
+	ASSERT(ram);
+	memset(ram, 0xcc, RAM_SIZE);
+	return ram;
+}
+
+static const char initrd[] = "INITRD";
+
+static int load(uint8_t *ram, size_t size, const char *cmdline, unsigned int nr_mods,
+		struct mboot_layout *lay, char *why)
+{
+	struct mboot_module mods[2] = {
+		{ initrd, sizeof(initrd), "initrd" }, { initrd, 1, NULL },
+	};
+	struct mboot_params p = {
+		.image = img, .image_size = size, .image_name = "bzImage",
+		.cmdline = cmdline, .mods = mods, .nr_mods = nr_mods,
+	};
+
+	return bzimage_load(&p, ram, RAM_SIZE, lay, why, 200);
+}
+
+TEST(bzimage_good_image)
+{
+	static const uint64_t map[][3] = {
+		{ 0, 0xa0000, 1 }, { 0xa0000, 0x60000, 2 },
+		{ 0x100000, RAM_SIZE - 0x100000, 1 }, { 0xfee00000, 0x1000, 2 },
+	};
+	uint8_t *ram = ram_new(), *zp = ram + BZ_ZERO_PAGE;
+	struct mboot_layout lay;
+	char why[200];
+	uint32_t rd;
+
+	img_default();
+	ASSERT_OK(load(ram, IMG_SIZE, "console=ttyS0 root=/dev/ram0", 1, &lay, why));
+	ASSERT_EQ(why[0], '\0');
+	ASSERT_EQ(lay.protocol, BOOT_BZIMAGE);
+	ASSERT_EQ(lay.entry, 0x100000);
+	ASSERT_EQ(lay.esi, BZ_ZERO_PAGE);
+	ASSERT_EQ(lay.eax, 0);
+	ASSERT_EQ(lay.ebx, 0);
+	ASSERT(!memcmp(ram + 0x100000, img + SETUP_SIZE, KERNEL_SIZE));
+	ASSERT_EQ(ram[0x100000 + KERNEL_SIZE], 0xcc);
+
+	/* The setup header, copied from 0x1f1 to its end, then the loader's fields. */
+	ASSERT(!memcmp(zp + 0x202, "HdrS", 4));
+	ASSERT_EQ(r32(zp, 0x206) & 0xffff, 0x020f);
+	ASSERT_EQ(zp[0x1f1], 1);
+	ASSERT_EQ(zp[0x210], 0xff);
+	ASSERT_EQ(zp[0x211], 0x01);	/* CAN_USE_HEAP cleared */
+	ASSERT_EQ(r32(zp, 0x214), 0x100000);
+	ASSERT_EQ(zp[0x000], 0);		/* screen_info and the rest: zero */
+	ASSERT(!strcmp((char *)ram + r32(zp, 0x228), "console=ttyS0 root=/dev/ram0"));
+
+	rd = r32(zp, 0x218);
+	ASSERT_EQ(r32(zp, 0x21c), sizeof(initrd));
+	ASSERT_EQ(rd % 4096, 0);
+	ASSERT(rd >= 0x500000);			/* above the decompressed kernel */
+	ASSERT(rd + sizeof(initrd) <= RAM_SIZE);
+	ASSERT(!memcmp(ram + rd, initrd, sizeof(initrd)));
+
+	ASSERT_EQ(zp[0x1e8], 4);
+	for (unsigned int i = 0; i < 4; i++) {
+		ASSERT_EQ(r64(zp, 0x2d0 + 20 * i), map[i][0]);
+		ASSERT_EQ(r64(zp, 0x2d0 + 20 * i + 8), map[i][1]);
+		ASSERT_EQ(r32(zp, 0x2d0 + 20 * i + 16), map[i][2]);
+	}
+	vkvm_boot_set_rsdp(ram, &lay, 0xe0000);
+	ASSERT_EQ(r64(zp, 0x070), 0xe0000);
+	free(ram);
+}
+
+TEST(bzimage_no_initrd_no_cmdline)
+{
+	uint8_t *ram = ram_new(), *zp = ram + BZ_ZERO_PAGE;
+	struct mboot_layout lay;
+	char why[200];
+
+	img_default();
+	ASSERT_OK(load(ram, IMG_SIZE, NULL, 0, &lay, why));
+	ASSERT_EQ(r32(zp, 0x218), 0);
+	ASSERT_EQ(r32(zp, 0x21c), 0);
+	ASSERT_EQ(ram[r32(zp, 0x228)], 0);
+	free(ram);
+}
+
+static void expect_bad(size_t size, const char *cmdline, unsigned int nr_mods, int err,
+		       const char *what)
+{
+	uint8_t *ram = ram_new(), *copy = ram_new();
+	struct mboot_layout lay;
+	char why[200];
+	int ret = load(ram, size, cmdline, nr_mods, &lay, why);
+
+	if (ret != err || !strstr(why, what))
+		fprintf(stderr, "want %d \"%s\", got %d \"%s\"\n", err, what, ret, why);
+	ASSERT_EQ(ret, err);
+	ASSERT(strstr(why, what));
+	ASSERT(!strchr(why, '\n'));
+	ASSERT(!memcmp(ram, copy, RAM_SIZE));
+	free(ram);
+	free(copy);
+}
+
+TEST(bzimage_bad_images)
+{
+	img_default();
+	memcpy(img + 0x202, "HdrZ", 4);
+	expect_bad(IMG_SIZE, NULL, 0, -ENOEXEC, "no bzImage setup header");
+
+	img_default();
+	w16(img, 0x1fe, 0x55aa);
+	expect_bad(IMG_SIZE, NULL, 0, -ENOEXEC, "boot_flag");
+
+	img_default();
+	w16(img, 0x206, 0x0205);
+	expect_bad(IMG_SIZE, NULL, 0, -ENOEXEC, "older than 2.06");
+
+	img_default();
+	img[0x211] = 0;
+	expect_bad(IMG_SIZE, NULL, 0, -ENOEXEC, "not LOADED_HIGH");
+
+	img_default();
+	expect_bad(SETUP_SIZE, NULL, 0, -ENOEXEC, "truncated bzImage");
+	expect_bad(0x240, NULL, 0, -ENOEXEC, "truncated bzImage");
+
+	img_default();
+	img[0x201] = 0x20;	/* the header ends before init_size */
+	expect_bad(IMG_SIZE, NULL, 0, -ENOEXEC, "before init_size");
+
+	img_default();
+	w32(img, 0x260, 0x700000);
+	expect_bad(IMG_SIZE, NULL, 0, -E2BIG, "the kernel needs RAM up to 0x900000");
+
+	img_default();
+	img[0x234] = 0;		/* not relocatable: at pref_address */
+	w64(img, 0x258, 0x600000);
+	expect_bad(IMG_SIZE, NULL, 0, -E2BIG, "the kernel needs RAM up to 0x900000");
+
+	img_default();
+	w64(img, 0x258, ~0ULL - 0xfff);
+	expect_bad(IMG_SIZE, NULL, 0, -E2BIG, "the kernel needs RAM");
+
+	img_default();
+	w32(img, 0x238, 10);
+	expect_bad(IMG_SIZE, "console=ttyS0", 0, -E2BIG, "the kernel takes at most 10");
+
+	img_default();
+	expect_bad(IMG_SIZE, NULL, 2, -E2BIG, "one initrd");
+
+	img_default();
+	w32(img, 0x22c, 0x4fffff);	/* initrd_addr_max inside the kernel's room */
+	expect_bad(IMG_SIZE, NULL, 1, -E2BIG, "initrd (7 bytes) does not fit");
+}
+
+TEST(bzimage_old_protocol_without_2_10_fields)
+{
+	uint8_t *ram = ram_new();
+	struct mboot_layout lay;
+	char why[200];
+
+	img_default();
+	w16(img, 0x206, 0x0206);
+	w32(img, 0x260, 0x7000000);	/* init_size is not read before 2.10 */
+	ASSERT_OK(load(ram, IMG_SIZE, NULL, 1, &lay, why));
+	ASSERT_EQ(lay.protocol, BOOT_BZIMAGE);
+	free(ram);
+}
+
+TEST(boot_picks_bzimage_by_magic)
+{
+	struct mboot_params p = { .image = img, .image_size = IMG_SIZE, .cmdline = "x" };
+	uint8_t *ram = ram_new();
+	struct mboot_layout lay;
+	char why[200];
+
+	img_default();
+	ASSERT(bzimage_probe(img, IMG_SIZE));
+	ASSERT(!bzimage_probe(img, 0x205));
+	ASSERT_OK(vkvm_boot_load(&p, 0xe0000, ram, RAM_SIZE, &lay, why, sizeof(why)));
+	ASSERT_EQ(lay.protocol, BOOT_BZIMAGE);
+	ASSERT_EQ(r64(ram + BZ_ZERO_PAGE, 0x070), 0xe0000);
+	ASSERT(!strcmp(vkvm_boot_protocol_name(lay.protocol), "bzImage"));
+	free(ram);
+}
