@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer target: the PVH loader (kvm/boot/pvh.c) through the boot
- * protocol dispatcher (kvm/boot/boot.c), ELF32 and ELF64.
+ * libFuzzer target: the PVH loader (kvm/boot/pvh.c) and the bzImage
+ * loader (kvm/boot/bzimage.c) through the boot protocol dispatcher
+ * (kvm/boot/boot.c), ELF32, ELF64 and bzImage headers.
  *
  * Input: the kernel image, then one trailing options byte:
  *   bit 0      RAM: 2 MiB, or 4 MiB
@@ -23,7 +24,11 @@
  *     (page-aligned modules after the kernel holding their bytes, their
  *     strings), command line (--append's text alone), memory map (the
  *     layout's entries, contiguous, all RAM listed); and every RAM byte
- *     outside the segments, modules and loader area unchanged.
+ *     outside the segments, modules and loader area unchanged;
+ *   - on bzImage success: ESI = the zero page; the protected-mode part
+ *     (the file after (setup_sects + 1) * 512 bytes) at 1 MiB; the zero
+ *     page's "HdrS", loader type 0xff, command line and initrd (at most
+ *     one, page-aligned, in RAM, holding its bytes); nothing else written.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -35,6 +40,7 @@
 #include <vintc/mboot.h>
 
 #include "kvm/boot/boot.h"
+#include "kvm/boot/bzimage.h"
 #include "kvm/boot/pvh.h"
 
 #define FUZZ_NAME "fuzz_pvh"
@@ -150,6 +156,34 @@ static void check_start_info(const struct mboot_params *p, const struct mboot_la
 	CHECK(total >= ram_size, "memmap ends at 0x%llx", (unsigned long long)total);
 }
 
+static void check_bzimage(const struct mboot_params *p, const struct mboot_layout *lay,
+			  uint64_t ram_size, struct range *r, unsigned int *nr)
+{
+	const uint8_t *zp = ram + BZ_ZERO_PAGE, *img = p->image;
+	uint32_t setup = ((img[BZ_SETUP_SECTS] ? img[BZ_SETUP_SECTS] : 4) + 1) * 512;
+	uint32_t rd = rd32(zp + BZ_RAMDISK_IMAGE), rs = rd32(zp + BZ_RAMDISK_SIZE);
+
+	CHECK(lay->esi == BZ_ZERO_PAGE && lay->entry == BZ_KERNEL_ADDR, "esi 0x%x entry 0x%x",
+	      lay->esi, lay->entry);
+	CHECK(setup < p->image_size && BZ_KERNEL_ADDR + (p->image_size - setup) <= ram_size,
+	      "kernel size");
+	CHECK(!memcmp(ram + BZ_KERNEL_ADDR, img + setup, p->image_size - setup), "kernel bytes");
+	r[(*nr)++] = (struct range){ BZ_KERNEL_ADDR, BZ_KERNEL_ADDR + p->image_size - setup };
+	CHECK(rd32(zp + BZ_HEADER) == BZ_HEADER_MAGIC && zp[BZ_TYPE_OF_LOADER] == 0xff,
+	      "zero page header");
+	CHECK(!strcmp((const char *)ram + rd32(zp + BZ_CMD_LINE_PTR),
+		      p->cmdline ? p->cmdline : ""), "command line");
+	CHECK(p->nr_mods <= 1, "%u modules", p->nr_mods);
+	if (p->nr_mods) {
+		CHECK(rd % 4096 == 0 && rd >= BZ_KERNEL_ADDR + p->image_size - setup &&
+		      (uint64_t)rd + rs <= ram_size && rs == p->mods[0].size, "initrd at 0x%x", rd);
+		CHECK(!memcmp(ram + rd, p->mods[0].data, rs), "initrd bytes");
+		r[(*nr)++] = (struct range){ rd, (uint64_t)rd + rs };
+	} else {
+		CHECK(!rd && !rs, "initrd without a module");
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const mod_strings[] = { "initrd", NULL, "m2 arg=1", "" };
@@ -216,10 +250,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(!memcmp(ram, fill_ref, RAM_MAX), "RAM written on error %d", ret);
 		return 0;
 	}
-	if (lay.protocol != BOOT_PVH)
+	if (lay.protocol == BOOT_PVH) {
+		check_segments(&p, &lay, ram_size, r, &nr);
+		check_start_info(&p, &lay, ram_size, r, &nr);
+	} else if (lay.protocol == BOOT_BZIMAGE) {
+		check_bzimage(&p, &lay, ram_size, r, &nr);
+	} else {
 		return 0;
-	check_segments(&p, &lay, ram_size, r, &nr);
-	check_start_info(&p, &lay, ram_size, r, &nr);
+	}
 	r[nr++] = (struct range){ MBOOT_AREA_START, MBOOT_AREA_END };
 	qsort(r, nr, sizeof(r[0]), cmp_range);
 	for (unsigned int i = 0; i < nr; i++) {
