@@ -93,8 +93,14 @@ PVH_GUEST_SRCS := $(sort $(wildcard guests/pvh/*.c))
 PVH_GUEST_LIB_OBJS := $(filter-out %/start.S.o,$(GUEST_LIB_OBJS)) $(BUILD)/guests/obj/guests/pvh/start.S.o
 PVH_GUESTS    := $(if $(GUESTS),$(patsubst guests/pvh/%.c,$(BUILD)/guests/%.elf,$(PVH_GUEST_SRCS)))
 GUESTS        += $(PVH_GUESTS)
+# bzImage guests: guests/bzimage/NAME.c becomes the flat $(BUILD)/guests/NAME.bin,
+# a setup header (guests/bzimage/start.S) then the kernel linked at 1 MiB.
+BZ_GUEST_SRCS := $(sort $(wildcard guests/bzimage/*.c))
+BZ_GUEST_LIB_OBJS := $(filter-out %/start.S.o,$(GUEST_LIB_OBJS)) $(BUILD)/guests/obj/guests/bzimage/start.S.o
+BZ_GUESTS     := $(if $(GUESTS),$(patsubst guests/bzimage/%.c,$(BUILD)/guests/%.bin,$(BZ_GUEST_SRCS)))
+GUESTS        += $(BZ_GUESTS)
 # Keep the objects (make would delete them as intermediates of the pattern).
-.SECONDARY: $(GUEST_LIB_OBJS) $(patsubst %,$(BUILD)/guests/obj/%.o,$(GUEST_SRCS) $(PVH_GUEST_SRCS))
+.SECONDARY: $(GUEST_LIB_OBJS) $(patsubst %,$(BUILD)/guests/obj/%.o,$(GUEST_SRCS) $(PVH_GUEST_SRCS) $(BZ_GUEST_SRCS))
 
 .PHONY: all check bench run clean deps guests fuzz
 all: $(LIB) $(CLI) $(TESTS) $(BENCH) $(GUESTS)
@@ -136,6 +142,11 @@ $(BUILD)/guests/%.elf: $(BUILD)/guests/obj/guests/%.c.o $(GUEST_LIB_OBJS) guests
 $(PVH_GUESTS): $(BUILD)/guests/%.elf: $(BUILD)/guests/obj/guests/pvh/%.c.o $(PVH_GUEST_LIB_OBJS) guests/pvh/pvh.ld
 	@$(if $(Q),echo "  GUESTLD $@")
 	$(Q)$(GUEST_LD) $(subst guests/guest.ld,guests/pvh/pvh.ld,$(GUEST_LDFLAGS)) -o $@ $(PVH_GUEST_LIB_OBJS) $<
+
+$(BZ_GUESTS): $(BUILD)/guests/%.bin: $(BUILD)/guests/obj/guests/bzimage/%.c.o $(BZ_GUEST_LIB_OBJS) guests/bzimage/bzimage.ld
+	@$(if $(Q),echo "  GUESTLD $@")
+	$(Q)$(GUEST_LD) $(subst guests/guest.ld,guests/bzimage/bzimage.ld,$(GUEST_LDFLAGS)) -o $(BUILD)/guests/obj/$*.bzimage.elf $(BZ_GUEST_LIB_OBJS) $<
+	$(Q)objcopy -O binary $(BUILD)/guests/obj/$*.bzimage.elf $@
 
 $(LIB): $(call obj,$(LIB_SRCS))
 	$(Q)rm -f $@ && ar rcs $@ $^
