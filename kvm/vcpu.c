@@ -523,6 +523,8 @@ static bool handle_exit(struct vkvm_cpu *c)
 			(unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
+		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION)
+			return vkvm_emulation_failure(c);
 		vkvm_end(v, VKVM_END_FAILURE, VKVM_STATUS_FAILURE,
 			"KVM internal error (suberror %u%s) on vCPU %u at EIP 0x%llx",
 			run->internal.suberror,

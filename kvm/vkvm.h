@@ -158,6 +158,12 @@ void vkvm_cpu_tpr_changed(struct vkvm_cpu *c);
 /* The userspace APIC asks that vCPU idx look at its events (lapic.kick). */
 void vkvm_apic_kick(void *opaque, uint32_t idx);
 
+/*
+ * emulation.c: KVM could not emulate an instruction.  An INT3 becomes the
+ * #BP it is (true: run on); anything else ends the run (false).
+ */
+bool vkvm_emulation_failure(struct vkvm_cpu *c);
+
 /* devices/: make every device of this machine, then undo it. */
 int vkvm_devices_create(struct vkvm *v, char *why, size_t why_size);
 void vkvm_devices_cpu_exit(struct vkvm_cpu *c);

@@ -159,6 +159,7 @@ struct vkvm_result {
 	uint64_t mmio_reads, mmio_writes;	/* unbacked guest-physical addresses */
 	uint64_t fw_cfg;			/* fw_cfg port accesses */
 	uint64_t msr_gp;		/* MSR exits answered with #GP */
+	uint64_t int3_delivered;	/* INT3s KVM could not emulate, given as #BP */
 	uint64_t trace_events, trace_dropped;	/* with opts.trace_path */
 	double seconds;
 	uint32_t nr_cpus;

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What KVM could not emulate.  Some hosts' KVM (kvm-pvm runs 32-bit ring-0
+ * code through its instruction emulator) fails on instructions it does not
+ * know, under either irqchip.  Never skip one: an INT3 is delivered as the
+ * #BP it architecturally is (a trap: the saved RIP is past the one-byte
+ * instruction); anything else ends the run with the instruction's bytes,
+ * RIP and the vCPU's mode on one line, so a host limit can be told from a
+ * vintc bug by running the same guest under the other irqchip.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "vkvm.h"
+
+#ifdef __x86_64__
+
+#include <linux/kvm.h>
+
+#define X86_CR0_PE	(1ULL << 0)
+#define X86_CR0_PG	(1ULL << 31)
+#define EFER_LMA	(1ULL << 10)
+#define INSN_MAX	15
+#define OPCODE_INT3	0xCC
+#define VECTOR_BP	3
+
+static const char *cpu_mode(const struct kvm_sregs *s)
+{
+	if (s->efer & EFER_LMA)
+		return s->cs.l ? "64-bit mode" : "compatibility mode";
+	if (!(s->cr0 & X86_CR0_PE))
+		return "real mode";
+	return s->cs.db ? "32-bit protected mode" : "16-bit protected mode";
+}
+
+/*
+ * The instruction's bytes: KVM's when it says it has them, else read
+ * from guest memory at CS:RIP through the guest's own page tables.
+ */
+static unsigned int insn_bytes(struct vkvm_cpu *c, const struct kvm_sregs *s, uint64_t rip,
+			       uint8_t *out)
+{
+	struct kvm_run *run = c->run;
+	struct kvm_translation tr = { 0 };
+	unsigned int n = 0;
+
+	if (run->emulation_failure.ndata >= 1 &&
+	    (run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES) &&
+	    run->emulation_failure.insn_size) {
+		n = run->emulation_failure.insn_size;
+		if (n > INSN_MAX)
+			n = INSN_MAX;
+		memcpy(out, run->emulation_failure.insn_bytes, n);
+		return n;
+	}
+	tr.linear_address = ((s->efer & EFER_LMA) && s->cs.l ? 0 : s->cs.base) + rip;
+	if (ioctl(c->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid)
+		return 0;
+	for (; n < INSN_MAX && tr.physical_address + n < c->v->ram_size; n++)
+		out[n] = c->v->ram[tr.physical_address + n];
+	return n;
+}
+
+/* #BP for an INT3 at rip: RIP past it, the exception injected at the next entry. */
+static int deliver_bp(struct vkvm_cpu *c)
+{
+	struct kvm_vcpu_events ev;
+	struct kvm_regs regs;
+
+	if (ioctl(c->fd, KVM_GET_REGS, &regs) < 0)
+		return -errno;
+	regs.rip += 1;
+	if (ioctl(c->fd, KVM_SET_REGS, &regs) < 0)
+		return -errno;
+	if (ioctl(c->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return -errno;
+	ev.exception.injected = 1;
+	ev.exception.nr = VECTOR_BP;
+	ev.exception.has_error_code = 0;
+	ev.exception.error_code = 0;
+	ev.flags = 0;
+	if (ioctl(c->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+bool vkvm_emulation_failure(struct vkvm_cpu *c)
+{
+	struct vkvm *v = c->v;
+	uint8_t bytes[INSN_MAX];
+	char hex[3 * INSN_MAX + 1] = "";
+	struct kvm_sregs s;
+	struct kvm_regs regs;
+	unsigned int n = 0;
+	int ret;
+
+	if (ioctl(c->fd, KVM_GET_SREGS, &s) < 0 || ioctl(c->fd, KVM_GET_REGS, &regs) < 0) {
+		vkvm_fail(v, errno, "reading the vCPU after an emulation failure");
+		return false;
+	}
+	n = insn_bytes(c, &s, regs.rip, bytes);
+	if (n && bytes[0] == OPCODE_INT3) {
+		ret = deliver_bp(c);
+		if (ret) {
+			vkvm_fail(v, -ret, "delivering #BP for an INT3 KVM could not emulate");
+			return false;
+		}
+		vkvm_count(&v->r->int3_delivered);
+		return true;
+	}
+	for (unsigned int i = 0; i < n; i++)
+		snprintf(hex + 3 * i, sizeof(hex) - 3 * i, "%s%02x", i ? " " : "", bytes[i]);
+	vkvm_end(v, VKVM_END_FAILURE, VKVM_STATUS_FAILURE,
+		 "KVM could not emulate the instruction at RIP 0x%llx on vCPU %u (%s, paging %s): bytes %s",
+		 (unsigned long long)regs.rip, c->idx, cpu_mode(&s),
+		 (s.cr0 & X86_CR0_PG) ? "on" : "off", n ? hex : "unreadable");
+	return false;
+}
+
+#endif /* __x86_64__ */
