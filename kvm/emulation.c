@@ -23,6 +23,7 @@
 #define X86_CR0_PG	(1ULL << 31)
 #define EFER_LMA	(1ULL << 10)
 #define INSN_MAX	15
+#define INSN_SHOWN	8
 #define OPCODE_INT3	0xCC
 #define VECTOR_BP	3
 
@@ -36,8 +37,10 @@ static const char *cpu_mode(const struct kvm_sregs *s)
 }
 
 /*
- * The instruction's bytes: KVM's when it says it has them, else read
- * from guest memory at CS:RIP through the guest's own page tables.
+ * The instruction's bytes, read from guest memory at CS:RIP through the
+ * guest's own page tables (up to 8: enough to tell the instruction, as
+ * the length is unknown); KVM's own copy when that read is impossible
+ * (KVM often holds only the first byte).
  */
 static unsigned int insn_bytes(struct vkvm_cpu *c, const struct kvm_sregs *s, uint64_t rip,
 			       uint8_t *out)
@@ -46,20 +49,27 @@ static unsigned int insn_bytes(struct vkvm_cpu *c, const struct kvm_sregs *s, ui
 	struct kvm_translation tr = { 0 };
 	unsigned int n = 0;
 
+	tr.linear_address = ((s->efer & EFER_LMA) && s->cs.l ? 0 : s->cs.base) + rip;
+	/* Paging off: the linear address is the physical one. */
+	if (!(s->cr0 & X86_CR0_PG)) {
+		tr.physical_address = tr.linear_address;
+		tr.valid = 1;
+	} else if (ioctl(c->fd, KVM_TRANSLATE, &tr) < 0) {
+		tr.valid = 0;
+	}
+	if (tr.valid) {
+		for (; n < INSN_SHOWN && tr.physical_address + n < c->v->ram_size; n++)
+			out[n] = c->v->ram[tr.physical_address + n];
+		if (n)
+			return n;
+	}
 	if (run->emulation_failure.ndata >= 1 &&
-	    (run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES) &&
-	    run->emulation_failure.insn_size) {
+	    (run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
 		n = run->emulation_failure.insn_size;
 		if (n > INSN_MAX)
 			n = INSN_MAX;
 		memcpy(out, run->emulation_failure.insn_bytes, n);
-		return n;
 	}
-	tr.linear_address = ((s->efer & EFER_LMA) && s->cs.l ? 0 : s->cs.base) + rip;
-	if (ioctl(c->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid)
-		return 0;
-	for (; n < INSN_MAX && tr.physical_address + n < c->v->ram_size; n++)
-		out[n] = c->v->ram[tr.physical_address + n];
 	return n;
 }
 
@@ -111,7 +121,7 @@ bool vkvm_emulation_failure(struct vkvm_cpu *c)
 		return true;
 	}
 	for (unsigned int i = 0; i < n; i++)
-		snprintf(hex + 3 * i, sizeof(hex) - 3 * i, "%s%02x", i ? " " : "", bytes[i]);
+		snprintf(hex + 3 * i, sizeof(hex) - 3 * i, "%02x%s", bytes[i], i + 1 < n ? " " : "");
 	vkvm_end(v, VKVM_END_FAILURE, VKVM_STATUS_FAILURE,
 		 "KVM could not emulate the instruction at RIP 0x%llx on vCPU %u (%s, paging %s): bytes %s",
 		 (unsigned long long)regs.rip, c->idx, cpu_mode(&s),

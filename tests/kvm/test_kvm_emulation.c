@@ -32,7 +32,7 @@ TEST(kvm_run_emulation_failure_says_what_and_where)
 			ASSERT_EQ(r[i].end, VKVM_END_FAILURE);
 			ASSERT_EQ(r[i].exit_status, VKVM_STATUS_FAILURE);
 			if (!strstr(r[i].message, "KVM could not emulate the instruction at RIP 0x") ||
-			    !strstr(r[i].message, "on vCPU 0 (32-bit protected mode, paging off): bytes 9b"))
+			    !strstr(r[i].message, "on vCPU 0 (32-bit protected mode, paging off): bytes 9b "))
 				test_fail(__FILE__, __LINE__, "message: %s", r[i].message);
 		}
 		free(out);
