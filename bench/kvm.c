@@ -146,27 +146,39 @@ static void median(const void *img, size_t size, enum vkvm_irqchip chip, const c
 	*kicks = k[RUNS / 2];
 }
 
+/*
+ * The guest a benchmark runs, read into memory, or NULL with a "skipped"
+ * line (no usable /dev/kvm, or no guest: `make` builds them).
+ */
+static void *bench_guest(const char *bench, const char *name, size_t *size)
+{
+	const char *dir = getenv(GUEST_ENV);
+	char path[4096], why[256];
+	void *img;
+
+	if (vkvm_probe(why, sizeof(why))) {
+		printf("%s: skipped (%s)\n\n", bench, why);
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : GUEST_DEFAULT, name);
+	img = slurp(path, size);
+	if (!img)
+		printf("%s: skipped (no guest at %s: run 'make' first)\n\n", bench, path);
+	return img;
+}
+
 void bench_kvm(void)
 {
 	static const char *const names[] = { "avic", "kernel" };
 	static const enum vkvm_irqchip chips[] = { VKVM_IRQCHIP_AVIC, VKVM_IRQCHIP_KERNEL };
-	const char *dir = getenv(GUEST_ENV);
 	double us[2], per_exit[2];
-	char path[4096], why[256], many[32];
+	char many[32];
 	size_t size = 0;
-	void *img;
+	void *img = bench_guest("kvm", "smp.elf", &size);
 	int null_fd;
 
-	if (vkvm_probe(why, sizeof(why))) {
-		printf("kvm: skipped (%s)\n\n", why);
+	if (!img)
 		return;
-	}
-	snprintf(path, sizeof(path), "%s/smp.elf", dir ? dir : GUEST_DEFAULT);
-	img = slurp(path, &size);
-	if (!img) {
-		printf("kvm: skipped (no guest at %s: run 'make' first)\n\n", path);
-		return;
-	}
 	null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (null_fd < 0)
 		bench_die("kvm: cannot open /dev/null");
@@ -309,23 +321,13 @@ static void pingpong(const void *img, size_t size, unsigned int n, int null_fd,
 void bench_kvm_halt(void)
 {
 	static const char *const load_names[] = { "idle", "loaded" };
-	const char *dir = getenv(GUEST_ENV);
 	const unsigned int n = 3000;
-	char path[4096], why[256];
 	size_t size = 0;
-	void *img;
+	void *img = bench_guest("kvm-halt", "smp.elf", &size);
 	int null_fd;
 
-	if (vkvm_probe(why, sizeof(why))) {
-		printf("kvm-halt: skipped (%s)\n\n", why);
+	if (!img)
 		return;
-	}
-	snprintf(path, sizeof(path), "%s/smp.elf", dir ? dir : GUEST_DEFAULT);
-	img = slurp(path, &size);
-	if (!img) {
-		printf("kvm-halt: skipped (no guest at %s: run 'make' first)\n\n", path);
-		return;
-	}
 	null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (null_fd < 0)
 		bench_die("kvm: cannot open /dev/null");
@@ -420,21 +422,11 @@ static const struct timer_loop timer_loops[] = {
  */
 void bench_kvm_timer(void)
 {
-	const char *dir = getenv(GUEST_ENV);
-	char path[4096], why[256];
 	size_t size = 0;
-	void *img;
+	void *img = bench_guest("kvm-timer", "timer2.elf", &size);
 
-	if (vkvm_probe(why, sizeof(why))) {
-		printf("kvm-timer: skipped (%s)\n\n", why);
+	if (!img)
 		return;
-	}
-	snprintf(path, sizeof(path), "%s/timer2.elf", dir ? dir : GUEST_DEFAULT);
-	img = slurp(path, &size);
-	if (!img) {
-		printf("kvm-timer: skipped (no guest at %s: run 'make' first)\n\n", path);
-		return;
-	}
 	printf("TSC deadlines, timer2 guest, 1 vCPU: the guest's own median (latency) or mean\n"
 	       "(immediate loop) per run, median of %d runs, the irqchips interleaved\n\n",
 	       PAIRED_RUNS);

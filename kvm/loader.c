@@ -74,16 +74,6 @@ static int check_strings(struct boot_img *l, const struct mboot_params *p)
 	return 0;
 }
 
-static uint32_t put_string(uint8_t *ram, uint32_t *at, const char *s)
-{
-	uint32_t addr = *at;
-	size_t n = strlen(s) + 1;
-
-	memcpy(ram + addr, s, n);
-	*at += (uint32_t)n;
-	return addr;
-}
-
 /* "IMAGE_NAME CMDLINE", as QEMU's "%s %s"; cmdline alone without a name. */
 static uint32_t put_cmdline(uint8_t *ram, uint32_t *at, const struct mboot_params *p)
 {
@@ -91,12 +81,12 @@ static uint32_t put_cmdline(uint8_t *ram, uint32_t *at, const struct mboot_param
 	size_t n;
 
 	if (!p->image_name)
-		return put_string(ram, at, p->cmdline);
+		return boot_put_string(ram, at, p->cmdline);
 	n = strlen(p->image_name);
 	memcpy(ram + addr, p->image_name, n);
 	ram[addr + n] = ' ';
 	*at += (uint32_t)n + 1;
-	put_string(ram, at, p->cmdline ? p->cmdline : "");
+	boot_put_string(ram, at, p->cmdline ? p->cmdline : "");
 	return addr;
 }
 
@@ -128,7 +118,7 @@ static void write_info(uint8_t *ram, uint64_t ram_size, const struct mboot_param
 
 		boot_wr32(ram, e, lay->mod_start[i]);
 		boot_wr32(ram, e + 4, lay->mod_end[i]);
-		boot_wr32(ram, e + 8, put_string(ram, &str, s));
+		boot_wr32(ram, e + 8, boot_put_string(ram, &str, s));
 		boot_wr32(ram, e + 12, 0);
 	}
 	for (unsigned int i = 0; i < nr; i++) {
@@ -143,7 +133,7 @@ static void write_info(uint8_t *ram, uint64_t ram_size, const struct mboot_param
 	boot_wr32(ram, MBOOT_INFO_ADDR + MBOOT_INFO_MMAP_LENGTH, nr * MBOOT_MMAP_ENTRY_SIZE);
 	boot_wr32(ram, MBOOT_INFO_ADDR + MBOOT_INFO_MMAP_ADDR, MBOOT_MMAP_ADDR);
 	boot_wr32(ram, MBOOT_INFO_ADDR + MBOOT_INFO_LOADER_NAME_OFF,
-	          put_string(ram, &str, LOADER_NAME));
+	          boot_put_string(ram, &str, LOADER_NAME));
 	boot_wr32(ram, MBOOT_INFO_ADDR + MBOOT_INFO_FLAGS, flags);
 }
 

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <vintc/mboot.h>
 
@@ -75,6 +76,17 @@ static inline void boot_wr32(uint8_t *p, uint64_t off, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
 		p[off + i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Copy s (NUL included) to ram + *at, move *at past it; returns where it went. */
+static inline uint32_t boot_put_string(uint8_t *ram, uint32_t *at, const char *s)
+{
+	uint32_t addr = *at;
+	size_t n = strlen(s) + 1;
+
+	memcpy(ram + addr, s, n);
+	*at += (uint32_t)n;
+	return addr;
 }
 
 static inline void boot_wr64(uint8_t *p, uint64_t off, uint64_t v)

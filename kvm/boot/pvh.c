@@ -112,16 +112,6 @@ static int check_strings(struct boot_img *l, const struct mboot_params *p)
 	return 0;
 }
 
-static uint32_t put_string(uint8_t *ram, uint32_t *at, const char *s)
-{
-	uint32_t addr = *at;
-	size_t n = strlen(s) + 1;
-
-	memcpy(ram + addr, s, n);
-	*at += (uint32_t)n;
-	return addr;
-}
-
 static void write_start_info(uint8_t *ram, uint64_t ram_size, uint64_t rsdp_paddr,
 			     const struct mboot_params *p, struct mboot_layout *lay)
 {
@@ -136,7 +126,7 @@ static void write_start_info(uint8_t *ram, uint64_t ram_size, uint64_t rsdp_padd
 	boot_wr32(ram, si + PVH_SI_NR_MODULES, lay->nr_mods);
 	boot_wr64(ram, si + PVH_SI_MODLIST_PADDR, lay->nr_mods ? PVH_MODLIST_ADDR : 0);
 	boot_wr64(ram, si + PVH_SI_CMDLINE_PADDR,
-		  put_string(ram, &str, p->cmdline ? p->cmdline : ""));
+		  boot_put_string(ram, &str, p->cmdline ? p->cmdline : ""));
 	boot_wr64(ram, si + PVH_SI_RSDP_PADDR, rsdp_paddr);
 	boot_wr64(ram, si + PVH_SI_MEMMAP_PADDR, PVH_MEMMAP_ADDR);
 	boot_wr32(ram, si + PVH_SI_MEMMAP_ENTRIES, nr);
@@ -153,7 +143,7 @@ static void write_start_info(uint8_t *ram, uint64_t ram_size, uint64_t rsdp_padd
 
 		boot_wr64(ram, e, lay->mod_start[i]);
 		boot_wr64(ram, e + 8, lay->mod_end[i] - lay->mod_start[i]);
-		boot_wr64(ram, e + 16, put_string(ram, &str, s));
+		boot_wr64(ram, e + 16, boot_put_string(ram, &str, s));
 	}
 	lay->nr_mmap = nr;
 }
