@@ -44,6 +44,7 @@
 
 #define FUZZ_NAME "fuzz_mboot"
 #include "fuzz_util.h"
+#include "fuzz_image.h"
 
 
 #define RAM_MAX		(4U << 20)
@@ -72,19 +73,6 @@ static bool all_fill(const uint8_t *p, size_t n)
 	return !memcmp(p, fill_ref, n);
 }
 
-/* A bss can be larger than the reference (up to 64 MiB in 4 GiB RAM). */
-static bool all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t done = 0, k; done < n; done += k) {
-		k = n - done < RAM_MAX ? n - done : RAM_MAX;
-		if (memcmp(p + done, zero_ref, k))
-			return false;
-	}
-	return true;
-}
-
-/* A written range of RAM: [start, end). */
-struct range { uint64_t start, end; };
 
 /* PT_LOAD memory sizes added up (0 for what the loader will refuse anyway). */
 static uint64_t load_bytes(const uint8_t *img, size_t size)
@@ -109,58 +97,18 @@ static uint64_t load_bytes(const uint8_t *img, size_t size)
 	return total;
 }
 
-static int cmp_range(const void *a, const void *b)
-{
-	const struct range *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
 static void check_success(const struct mboot_params *p, uint8_t *mem, uint64_t ram_size,
 			  const struct mboot_layout *lay)
 {
 	struct range r[MBOOT_MAX_SEGMENTS + MBOOT_MAX_MODS + 1];
 	unsigned int nr = 0;
-	uint64_t end = 0, at;
+	uint64_t end, at;
 	const uint8_t *info = mem + MBOOT_INFO_ADDR;
-	const uint8_t *img = p->image;
-	bool entry_in = false;
 	uint32_t flags;
 
 	CHECK(lay->info_addr == MBOOT_INFO_ADDR, "info at 0x%x", lay->info_addr);
-	CHECK(lay->nr_segments >= 1 && lay->nr_segments <= MBOOT_MAX_SEGMENTS, "%u segments",
-	      lay->nr_segments);
-	for (unsigned int i = 0; i < lay->nr_segments; i++) {
-		const struct mboot_segment *s = &lay->seg[i];
-		uint64_t s_end = (uint64_t)s->paddr + s->memsz;
-
-		CHECK(s->memsz && s->filesz <= s->memsz, "segment %u sizes", i);
-		CHECK(s_end <= ram_size, "segment %u ends at 0x%llx", i, (unsigned long long)s_end);
-		CHECK((uint64_t)s->offset + s->filesz <= p->image_size, "segment %u file range", i);
-		CHECK(s_end <= MBOOT_AREA_START || s->paddr >= MBOOT_AREA_END,
-		      "segment %u touches the loader area", i);
-		CHECK(s_end <= MBOOT_APIC_PAGE ||
-		      s->paddr >= (uint64_t)MBOOT_APIC_PAGE + MBOOT_APIC_PAGE_SIZE,
-		      "segment %u touches the APIC page", i);
-		for (unsigned int j = 0; j < i; j++) {
-			const struct mboot_segment *o = &lay->seg[j];
-
-			CHECK(s_end <= o->paddr || (uint64_t)o->paddr + o->memsz <= s->paddr,
-			      "segments %u and %u overlap", i, j);
-		}
-		CHECK(!memcmp(mem + s->paddr, img + s->offset, s->filesz),
-		      "segment %u bytes differ from the file", i);
-		CHECK(all_zero(mem + s->paddr + s->filesz, s->memsz - s->filesz),
-		      "segment %u bss not zero", i);
-		if (lay->entry >= s->paddr && lay->entry < s_end)
-			entry_in = true;
-		if (s_end > end)
-			end = s_end;
-		r[nr++] = (struct range){ s->paddr, s_end };
-	}
-	CHECK(entry_in, "entry 0x%x outside every segment", lay->entry);
-	CHECK(lay->kernel_end == end, "kernel_end 0x%x, segments end at 0x%llx",
-	      lay->kernel_end, (unsigned long long)end);
+	/* A bss can be larger than the reference (up to 64 MiB in 4 GiB RAM). */
+	end = fuzz_check_segments(p, lay, mem, ram_size, zero_ref, RAM_MAX, r, &nr);
 
 	CHECK(lay->nr_mods == p->nr_mods, "%u modules placed of %u", lay->nr_mods, p->nr_mods);
 	at = end > MBOOT_HIGH_MEM_START ? end : MBOOT_HIGH_MEM_START;

@@ -45,6 +45,7 @@
 
 #define FUZZ_NAME "fuzz_pvh"
 #include "fuzz_util.h"
+#include "fuzz_image.h"
 
 #define RAM_MAX		(4U << 20)
 #define FILL		0xA5
@@ -63,55 +64,6 @@ static uint64_t rd64(const uint8_t *p)
 	return rd32(p) | (uint64_t)rd32(p + 4) << 32;
 }
 
-struct range { uint64_t start, end; };
-
-static int cmp_range(const void *a, const void *b)
-{
-	const struct range *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-static void check_segments(const struct mboot_params *p, const struct mboot_layout *lay,
-			   uint64_t ram_size, struct range *r, unsigned int *nr)
-{
-	const uint8_t *img = p->image;
-	bool entry_in = false;
-	uint64_t end = 0;
-
-	CHECK(lay->nr_segments >= 1 && lay->nr_segments <= MBOOT_MAX_SEGMENTS, "%u segments",
-	      lay->nr_segments);
-	for (unsigned int i = 0; i < lay->nr_segments; i++) {
-		const struct mboot_segment *s = &lay->seg[i];
-		uint64_t s_end = (uint64_t)s->paddr + s->memsz;
-
-		CHECK(s->memsz && s->filesz <= s->memsz, "segment %u sizes", i);
-		CHECK(s_end <= ram_size, "segment %u ends at 0x%llx", i, (unsigned long long)s_end);
-		CHECK((uint64_t)s->offset + s->filesz <= p->image_size, "segment %u file range", i);
-		CHECK(s_end <= MBOOT_AREA_START || s->paddr >= MBOOT_AREA_END,
-		      "segment %u touches the loader area", i);
-		CHECK(s_end <= MBOOT_APIC_PAGE ||
-		      s->paddr >= (uint64_t)MBOOT_APIC_PAGE + MBOOT_APIC_PAGE_SIZE,
-		      "segment %u touches the APIC page", i);
-		for (unsigned int j = 0; j < i; j++) {
-			const struct mboot_segment *o = &lay->seg[j];
-
-			CHECK(s_end <= o->paddr || (uint64_t)o->paddr + o->memsz <= s->paddr,
-			      "segments %u and %u overlap", i, j);
-		}
-		CHECK(!memcmp(ram + s->paddr, img + s->offset, s->filesz),
-		      "segment %u bytes differ from the file", i);
-		CHECK(!memcmp(ram + s->paddr + s->filesz, zero_ref, s->memsz - s->filesz),
-		      "segment %u bss not zero", i);
-		if (lay->entry >= s->paddr && lay->entry < s_end)
-			entry_in = true;
-		if (s_end > end)
-			end = s_end;
-		r[(*nr)++] = (struct range){ s->paddr, s_end };
-	}
-	CHECK(entry_in, "entry 0x%x outside the segments", lay->entry);
-	CHECK(lay->kernel_end == end, "kernel_end 0x%x", lay->kernel_end);
-}
 
 static void check_start_info(const struct mboot_params *p, const struct mboot_layout *lay,
 			     uint64_t ram_size, struct range *r, unsigned int *nr)
@@ -251,7 +203,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if (lay.protocol == BOOT_PVH) {
-		check_segments(&p, &lay, ram_size, r, &nr);
+		fuzz_check_segments(&p, &lay, ram, ram_size, zero_ref, RAM_MAX, r, &nr);
 		check_start_info(&p, &lay, ram_size, r, &nr);
 	} else if (lay.protocol == BOOT_BZIMAGE) {
 		check_bzimage(&p, &lay, ram_size, r, &nr);
