@@ -80,14 +80,15 @@ static void *slurp(const char *path, size_t *size)
 /* --halt-poll-us for the avic runs; -1: the default. */
 static int halt_poll_us = -1;
 
-/* One run of the guest; its wall time and total exits. */
-static struct sample run_once(const void *img, size_t size, enum vkvm_irqchip chip,
-			      const char *cmdline, int null_fd)
+/*
+ * One run of the guest on 2 vCPUs, its output to out_fd; a library error
+ * ends the benchmark.  The result says how the guest ended.
+ */
+static void bench_run(const void *img, size_t size, enum vkvm_irqchip chip, const char *cmdline,
+		      int out_fd, uint32_t timeout_s, struct vkvm_result *r)
 {
-	struct vkvm_result r;
 	enum vkvm_stage stage;
 	struct vkvm_opts o;
-	struct sample s = { 0 };
 	char why[256];
 
 	vkvm_default_opts(&o);
@@ -95,13 +96,23 @@ static struct sample run_once(const void *img, size_t size, enum vkvm_irqchip ch
 	o.boot.image_size = size;
 	o.boot.cmdline = cmdline;
 	o.nr_cpus = 2;
-	o.timeout_s = 60;
-	o.out_fd = null_fd;
+	o.timeout_s = timeout_s;
+	o.out_fd = out_fd;
 	o.irqchip = chip;
 	if (halt_poll_us >= 0)
 		o.halt_poll_us = (uint32_t)halt_poll_us;
-	if (vkvm_run_guest(&o, &r, &stage, why, sizeof(why)))
+	if (vkvm_run_guest(&o, r, &stage, why, sizeof(why)))
 		bench_die("kvm: %s", why);
+}
+
+/* One run of the guest; its wall time and total exits. */
+static struct sample run_once(const void *img, size_t size, enum vkvm_irqchip chip,
+			      const char *cmdline, int null_fd)
+{
+	struct vkvm_result r;
+	struct sample s = { 0 };
+
+	bench_run(img, size, chip, cmdline, null_fd, 60, &r);
 	if (!r.x2apic && strstr(cmdline, "x2apic=1")) {
 		s.seconds = -1;		/* not advertised here (probe): skip */
 		return s;
@@ -234,22 +245,8 @@ static struct vkvm_result run_result(const void *img, size_t size, enum vkvm_irq
 				     const char *cmdline, int out_fd)
 {
 	struct vkvm_result r;
-	enum vkvm_stage stage;
-	struct vkvm_opts o;
-	char why[256];
 
-	vkvm_default_opts(&o);
-	o.boot.image = img;
-	o.boot.image_size = size;
-	o.boot.cmdline = cmdline;
-	o.nr_cpus = 2;
-	o.timeout_s = 120;
-	o.out_fd = out_fd;
-	o.irqchip = chip;
-	if (halt_poll_us >= 0)
-		o.halt_poll_us = (uint32_t)halt_poll_us;
-	if (vkvm_run_guest(&o, &r, &stage, why, sizeof(why)))
-		bench_die("kvm: %s", why);
+	bench_run(img, size, chip, cmdline, out_fd, 120, &r);
 	if (r.exit_status != 1)
 		bench_die("kvm: the guest failed (%s, irqchip %s, %s)", r.message,
 			  chip == VKVM_IRQCHIP_KERNEL ? "kernel" : "avic", cmdline);
