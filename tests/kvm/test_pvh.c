@@ -16,6 +16,7 @@
 
 #include "kvm/boot/boot.h"
 #include "kvm/boot/pvh.h"
+#include "le.h"
 #include "test.h"
 
 #define RAM_SIZE	(8ULL << 20)
@@ -41,35 +42,6 @@ struct timg {
 	unsigned int nsegs;
 	struct tseg seg[4];
 };
-
-static void w16(uint8_t *p, size_t off, uint16_t v)
-{
-	p[off] = (uint8_t)v;
-	p[off + 1] = (uint8_t)(v >> 8);
-}
-
-static void w32(uint8_t *p, size_t off, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[off + i] = (uint8_t)(v >> (8 * i));
-}
-
-static void w64(uint8_t *p, size_t off, uint64_t v)
-{
-	w32(p, off, (uint32_t)v);
-	w32(p, off + 4, (uint32_t)(v >> 32));
-}
-
-static uint32_t r32(const uint8_t *p, uint64_t off)
-{
-	return (uint32_t)p[off] | (uint32_t)p[off + 1] << 8 |
-	       (uint32_t)p[off + 2] << 16 | (uint32_t)p[off + 3] << 24;
-}
-
-static uint64_t r64(const uint8_t *p, uint64_t off)
-{
-	return r32(p, off) | (uint64_t)r32(p, off + 4) << 32;
-}
 
 /*
  * The good image: text at 4 MiB (0x100 bytes from file offset 0x1000),
