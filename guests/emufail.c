@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * emufail: one instruction some hosts' KVM cannot emulate in 32-bit ring 0
- * (FWAIT on kvm-pvm, under either irqchip).  Where the CPU runs it, the
- * guest passes; where KVM gives up, the run must end with the
- * instruction's bytes, RIP and mode, never skip it.
+ * (POPCNT on kvm-pvm, under either irqchip) and vintc does not complete
+ * itself.  Where the CPU runs it, the guest passes; where KVM gives up, the
+ * run must end with the instruction's bytes, RIP and mode, never skip it.
  */
 #include "guest.h"
 
@@ -12,7 +12,9 @@ int main(uint32_t magic, uint32_t info)
 	(void)magic;
 	(void)info;
 	cpu_init();
-	__asm__ volatile("fwait");
-	report(1, "emufail fwait ran", 0);
+	uint32_t bits = 0xF0F0F0F0;
+
+	__asm__ volatile("popcnt %0, %0" : "+r"(bits));
+	report(bits == 16, "emufail popcnt ran", bits);
 	return 0;
 }

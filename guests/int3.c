@@ -32,19 +32,6 @@ __asm__(".text\n"
 	"	ret\n");
 extern const char bp_stub[], int3_site[], int3_after[];
 
-static void idt_set_gate(unsigned int vec, uint32_t handler)
-{
-	struct __attribute__((packed)) { uint16_t limit; uint32_t base; } idtr;
-	uint16_t *gate;
-
-	__asm__ volatile("sidt %0" : "=m"(idtr));
-	gate = (uint16_t *)(idtr.base + vec * 8);
-	gate[0] = (uint16_t)handler;
-	gate[1] = 0x08;			/* the flat code segment */
-	gate[2] = 0x8E00;		/* present, DPL 0, 32-bit interrupt gate */
-	gate[3] = (uint16_t)(handler >> 16);
-}
-
 int main(uint32_t magic, uint32_t info)
 {
 	(void)magic;

@@ -160,9 +160,19 @@ void vkvm_apic_kick(void *opaque, uint32_t idx);
 
 /*
  * emulation.c: KVM could not emulate an instruction.  An INT3 becomes the
- * #BP it is (true: run on); anything else ends the run (false).
+ * #BP it is and an FWAIT runs as the SDM says (true: run on); anything
+ * else ends the run (false).
  */
 bool vkvm_emulation_failure(struct vkvm_cpu *c);
+
+/* What an FWAIT does with this CR0 and x87 status word (SDM order). */
+enum vkvm_fwait {
+	VKVM_FWAIT_RUN,		/* nothing pending: on to the next instruction */
+	VKVM_FWAIT_NM,		/* CR0.MP and CR0.TS: #NM on the FWAIT */
+	VKVM_FWAIT_MF,		/* FSW.ES and CR0.NE: #MF on the FWAIT */
+	VKVM_FWAIT_FERR,	/* FSW.ES without CR0.NE: FERR#, not wired here */
+};
+enum vkvm_fwait vkvm_fwait_action(uint64_t cr0, uint16_t fsw);
 
 /* devices/: make every device of this machine, then undo it. */
 int vkvm_devices_create(struct vkvm *v, char *why, size_t why_size);

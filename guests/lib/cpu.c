@@ -32,7 +32,7 @@ __attribute__((weak)) uint32_t gp_handler(void)
 	guest_exit(2);
 }
 
-static void idt_set(unsigned int vec, uint32_t handler)
+void idt_set_gate(unsigned int vec, uint32_t handler)
 {
 	idt[vec].off_lo = (uint16_t)handler;
 	idt[vec].off_hi = (uint16_t)(handler >> 16);
@@ -50,10 +50,10 @@ void idt_load(void)
 
 	/* Filled once by the BSP before any AP exists; filling is idempotent. */
 	if (!idt[IRQ_FIRST].sel) {
-		idt_set(2, irq_stub_nmi);
-		idt_set(13, irq_stub_gp_addr);
+		idt_set_gate(2, irq_stub_nmi);
+		idt_set_gate(13, irq_stub_gp_addr);
 		for (unsigned int v = IRQ_FIRST; v <= IRQ_LAST; v++)
-			idt_set(v, irq_stubs[v - IRQ_FIRST]);
+			idt_set_gate(v, irq_stubs[v - IRQ_FIRST]);
 	}
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 }

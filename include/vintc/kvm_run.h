@@ -160,6 +160,7 @@ struct vkvm_result {
 	uint64_t fw_cfg;			/* fw_cfg port accesses */
 	uint64_t msr_gp;		/* MSR exits answered with #GP */
 	uint64_t int3_delivered;	/* INT3s KVM could not emulate, given as #BP */
+	uint64_t fwait_completed;	/* FWAITs KVM could not emulate, run here */
 	uint64_t trace_events, trace_dropped;	/* with opts.trace_path */
 	double seconds;
 	uint32_t nr_cpus;

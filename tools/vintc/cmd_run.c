@@ -423,9 +423,10 @@ static void run_json(const struct vkvm_result *r)
 		printf("%s\"other\":%" PRIu64, first ? "" : ",", r->exits_other);
 	printf("},\"serial_bytes\":%" PRIu64 ",\"ports\":{\"reads\":%" PRIu64
 	       ",\"writes\":%" PRIu64 "},\"mmio\":{\"reads\":%" PRIu64 ",\"writes\":%" PRIu64
-	       "},\"fw_cfg\":%" PRIu64 ",\"cpus\":%u,\"int3_delivered\":%" PRIu64,
+	       "},\"fw_cfg\":%" PRIu64 ",\"cpus\":%u,\"int3_delivered\":%" PRIu64
+	       ",\"fwait_completed\":%" PRIu64,
 	       r->serial_bytes, r->port_reads, r->port_writes, r->mmio_reads, r->mmio_writes,
-	       r->fw_cfg, r->nr_cpus, r->int3_delivered);
+	       r->fw_cfg, r->nr_cpus, r->int3_delivered, r->fwait_completed);
 	if (r->irqchip == VKVM_IRQCHIP_KERNEL) {
 		printf(",\"irqchip\":\"kernel\",\"apic\":\"in-kernel\"");
 	} else {
