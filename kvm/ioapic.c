@@ -35,10 +35,9 @@ static bool rte_ends_with_eoi(uint64_t e)
 	return dm == IOAPIC_DM_FIXED || dm == IOAPIC_DM_LOWEST;
 }
 
-/* The pin's message on the bus; Remote IRR once a local APIC took a level one. */
-static void ioapic_send(struct ioapic *io, uint32_t pin)
+struct vlapic_icr ioapic_msg(const struct ioapic *io, uint32_t pin)
 {
-	uint64_t e = io->rte[pin];
+	uint64_t e = pin < IOAPIC_NR_PINS ? io->rte[pin] : IOAPIC_RTE_MASK;
 	struct vlapic_icr msg = {
 		.vector = (uint8_t)FIELD_GET(IOAPIC_RTE_VECTOR, e),
 		.delivery_mode = (uint8_t)FIELD_GET(IOAPIC_RTE_DELMOD, e),
@@ -47,6 +46,15 @@ static void ioapic_send(struct ioapic *io, uint32_t pin)
 		.trigger_level = rte_level(e),
 		.dest = (uint32_t)FIELD_GET(IOAPIC_RTE_DEST, e),
 	};
+
+	return msg;
+}
+
+/* The pin's message on the bus; Remote IRR once a local APIC took a level one. */
+static void ioapic_send(struct ioapic *io, uint32_t pin)
+{
+	uint64_t e = io->rte[pin];
+	struct vlapic_icr msg = ioapic_msg(io, pin);
 	int n;
 
 	io->st.sent++;

@@ -19,7 +19,7 @@
  * table entry n.
  *
  * Where the datasheet leaves room, the model does what KVM's in-kernel
- * I/O APIC does, the machine --irqchip=kernel compares against:
+ * I/O APIC (version 0x11, which the machine no longer uses) does:
  *   - an access at any other offset of the window reads 0 and is dropped;
  *     accesses of 1, 2, 4 or 8 bytes all reach the 32-bit register (a
  *     read is zero-extended, a write takes the low 32 bits, zero-extended
@@ -112,6 +112,12 @@ struct ioapic {
 	void *opaque;
 	struct ioapic_stats st;
 };
+
+/*
+ * The message pin `pin`'s entry describes (what it sends when it sends),
+ * whether or not it is masked.
+ */
+struct vlapic_icr ioapic_msg(const struct ioapic *io, uint32_t pin);
 
 /* Power-up state: ID 0, every entry masked (all else 0), no line asserted. */
 void ioapic_init(struct ioapic *io, ioapic_send_fn send, void *opaque);

@@ -2,17 +2,18 @@
 /*
  * kvm/irq.c: the machine's interrupt lines and where they go.  A device
  * raises or lowers GSI n with vkvm_irq_line() and never calls an interrupt
- * controller itself; the machine routes:
+ * controller itself.  The controller is the same under both irqchips,
+ * so the guest sees one platform: our I/O APIC
+ * (kvm/devices/ioapic.c) takes GSI n on pin n and its messages go out
+ * through vkvm_irq_send() to the local APICs, whose EOIs of a
+ * level-triggered vector come back to it through vkvm_irq_eoi():
  *
- *   --irqchip=avic    GSI n is input n of the interrupt controller that
- *                     registered for the lines (the I/O APIC,
- *                     kvm/devices/ioapic.c); its messages come back through
- *                     vkvm_irq_send() to the local APICs (the AVIC model's
- *                     avic_deliver_irq), and a local APIC's EOI of a
- *                     level-triggered vector goes back to it
- *   --irqchip=kernel  KVM_IRQ_LINE on the VM: by KVM's default routing GSIs
- *                     0-15 reach its 8259 pair and its I/O APIC pins 0-15,
- *                     GSIs 16-23 the I/O APIC pins 16-23
+ *   --irqchip=avic    the local APICs are the AVIC model's (avic_deliver_irq);
+ *                     an EOI arrives through the userspace APIC's hook
+ *   --irqchip=kernel  KVM_CAP_SPLIT_IRQCHIP: the local APICs are KVM's; a
+ *                     message is a KVM_SIGNAL_MSI, and an EOI arrives as
+ *                     KVM_EXIT_IOAPIC_EOI for the vectors the MSI routes of
+ *                     GSIs 0-23 (vkvm_irq_set_routes) name level-triggered
  *
  * Private to kvm/.
  */
@@ -39,7 +40,7 @@ struct vkvm_irqchip_ops {
 };
 
 /*
- * The machine's lines go to `ops` from now on (--irqchip=avic), and the
+ * The machine's lines go to `ops` from now on, and the
  * local APICs' level EOIs to ops->eoi.  Before any vCPU runs.  -EBUSY if a
  * controller has the lines already.
  */
@@ -55,8 +56,18 @@ void vkvm_irq_line(struct vkvm *v, uint32_t gsi, bool level);
 
 /*
  * An interrupt message of the I/O APIC to the local APICs; how many
- * accepted it (0 without a userspace APIC).
+ * accepted it.  Callable from any thread.
  */
 int vkvm_irq_send(struct vkvm *v, const struct vlapic_icr *msg);
+
+/* A local APIC's EOI of level-triggered `vector`: to the controller. */
+void vkvm_irq_eoi(struct vkvm *v, uint8_t vector);
+
+/*
+ * What KVM must know of the controller's pins under --irqchip=kernel:
+ * msgs[n] is the message pin n would send now (n < VKVM_NR_GSIS).  Under
+ * --irqchip=avic a no-op.  The caller serialises calls.  0 or -errno.
+ */
+int vkvm_irq_set_routes(struct vkvm *v, const struct vlapic_icr *msgs, uint32_t n);
 
 #endif

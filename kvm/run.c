@@ -14,8 +14,8 @@
  *
  * No in-kernel irqchip under --irqchip=avic: the local APICs are vintc's
  * AVIC model (kvm/lapic.c).  Under --irqchip=kernel the same machine runs
- * on KVM's own LAPIC, for comparison: KVM_CREATE_IRQCHIP, no AVIC model,
- * only the ports and the stop signal are ours.
+ * on KVM's own LAPIC, for comparison: KVM_CAP_SPLIT_IRQCHIP, no AVIC
+ * model; the PIC, the I/O APIC and every other device are still ours.
  */
 #include <errno.h>
 #include <pthread.h>

@@ -28,7 +28,7 @@ static const char *const exit_names[] = {
 	[KVM_EXIT_SET_TPR] = "SET_TPR", [KVM_EXIT_TPR_ACCESS] = "TPR_ACCESS",
 	[KVM_EXIT_NMI] = "NMI", [KVM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR",
 	[KVM_EXIT_SYSTEM_EVENT] = "SYSTEM_EVENT", [KVM_EXIT_X86_RDMSR] = "X86_RDMSR",
-	[KVM_EXIT_X86_WRMSR] = "X86_WRMSR",
+	[KVM_EXIT_X86_WRMSR] = "X86_WRMSR", [KVM_EXIT_IOAPIC_EOI] = "IOAPIC_EOI",
 };
 
 const char *vkvm_exit_name(unsigned int reason)

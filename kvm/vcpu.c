@@ -30,6 +30,7 @@
 #include <vintc/avic.h>
 
 #include "halt_poll.h"
+#include "irq.h"
 #include "vkvm.h"
 
 #ifdef __x86_64__
@@ -500,6 +501,10 @@ static bool handle_exit(struct vkvm_cpu *c)
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
 	case KVM_EXIT_SET_TPR:
 		return true;	/* the loop re-checks the APIC before every entry */
+	case KVM_EXIT_IOAPIC_EOI:
+		/* KVM's LAPIC (split irqchip) EOIed a level vector of our I/O APIC. */
+		vkvm_irq_eoi(v, run->eoi.vector);
+		return true;
 	case KVM_EXIT_HLT:
 		/* KVM's LAPIC keeps HLT in the kernel; re-enter if one leaks out. */
 		if (v->kernel_chip)

@@ -16,6 +16,7 @@
 
 #include <vintc/amd_defs.h>
 
+#include "irq.h"
 #include "vkvm.h"
 
 #ifdef __x86_64__
@@ -331,10 +332,23 @@ int vkvm_vm_create(struct vkvm *v, char *why, size_t why_size)
 	 */
 	if (v->ram_size <= TSS_ADDR)
 		(void)ioctl(v->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)TSS_ADDR);
-	/* KVM's own PIC, IOAPIC and LAPICs: before any vCPU exists. */
-	if (v->kernel_chip && ioctl(v->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
-		return vkvm_say(why, why_size, -errno, "KVM_CREATE_IRQCHIP (--irqchip=kernel): %s",
-			   strerror(errno));
+	/*
+	 * KVM's own LAPICs, and nothing else of its irqchip (the PIC and the
+	 * I/O APIC are ours, as under --irqchip=avic): before any vCPU
+	 * exists.  args[0]: the GSIs whose MSI routes name the I/O APIC's
+	 * level vectors, whose EOIs then exit (kvm/irq.c).
+	 */
+	if (v->kernel_chip) {
+		struct kvm_enable_cap cap = {
+			.cap = KVM_CAP_SPLIT_IRQCHIP,
+			.args = { VKVM_NR_GSIS },
+		};
+
+		if (ioctl(v->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+			return vkvm_say(why, why_size, -errno,
+					"KVM_CAP_SPLIT_IRQCHIP (--irqchip=kernel): %s",
+					strerror(errno));
+	}
 	/*
 	 * The xAPIC page has no memslot, so every access to it exits as
 	 * KVM_EXIT_MMIO; RAM above it (only with -m 4096) is a second slot.

@@ -15,7 +15,7 @@
 	X(fw_cfg)		/* 0x510/0x511 */				\
 	X(reset)		/* 0x92 fast reset, 0xCF9 reset control */	\
 	X(i8042)		/* 0x60/0x64 controller, no keyboard */	\
-	X(ioapic)		/* 0xFEC00000, GSIs 0-23 (--irqchip=avic) */	\
+	X(ioapic)		/* 0xFEC00000, GSIs 0-23 */			\
 	X(serial)		/* COM1 0x3F8, GSI 4: after the lines' chip */	\
 	X(testdev)		/* 0x2000 + n: raise and lower GSI n */	\
 	X(lapic_window)		/* each vCPU's xAPIC page (--irqchip=avic) */	\

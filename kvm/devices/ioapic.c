@@ -1,18 +1,22 @@
 // SPDX-License-Identifier: MIT
 /*
- * The I/O APIC at 0xFEC00000 (--irqchip=avic): the model of kvm/ioapic.c
- * on the MMIO bus, behind one lock, taking the machine's interrupt lines
- * (GSI n = pin n) and its local APICs' level EOIs through kvm/irq.c, and
- * sending its messages back through it.  The machine has no MP table or
- * MADT yet: a guest finds it at the address every PC has it at.
+ * The I/O APIC at 0xFEC00000, under both irqchips: the model of
+ * kvm/ioapic.c on the MMIO bus, behind one lock, taking the machine's
+ * interrupt lines (GSI n = pin n) and its local APICs' level EOIs through
+ * kvm/irq.c, and sending its messages back through it.  A guest finds it
+ * in the MADT (kvm/boot/acpi.c) or at the address every PC has it at.
  *
- * With --irqchip=kernel KVM_CREATE_IRQCHIP made KVM's own (version 0x11,
- * no EOI register) at the same address.
+ * Under --irqchip=kernel the local APICs are KVM's (split irqchip), which
+ * report the EOI of a level-triggered vector only for the vectors KVM's
+ * MSI routes for GSIs 0-23 name: after every register write that changed
+ * a redirection entry's message, the routes follow (vkvm_irq_set_routes),
+ * before the write returns to the guest and so before the entry can send
+ * a message whose EOI would need them.
  *
  * Lock order: the I/O APIC's lock, then whatever a delivery takes (the
- * model's avic_deliver: atomics, a futex wake, a signal); nothing a
- * delivery does comes back here, and an EOI arrives on a vCPU thread
- * holding no lock.
+ * model's avic_deliver: atomics, a futex wake, a signal; or KVM's
+ * KVM_SIGNAL_MSI and KVM_SET_GSI_ROUTING); nothing a delivery does comes
+ * back here, and an EOI arrives on a vCPU thread holding no lock.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -22,11 +26,37 @@
 #include "ioapic.h"
 #include "irq.h"
 
+/* What of an entry makes its message (kvm/irq.c's MSI route): not the mask. */
+#define IOAPIC_RTE_ROUTED	(IOAPIC_RTE_VECTOR | IOAPIC_RTE_DELMOD | IOAPIC_RTE_DESTMOD | \
+				 IOAPIC_RTE_TRIGGER | IOAPIC_RTE_DEST)
+
 struct ioapic_dev {
 	struct vkvm *v;
 	pthread_mutex_t lock;
 	struct ioapic chip;
+	uint64_t routed[IOAPIC_NR_PINS];	/* the entries the routes have */
 };
+
+/* The routes follow the entries, if an entry's message changed.  Locked. */
+static void ioapic_dev_update_routes(struct ioapic_dev *d)
+{
+	struct vlapic_icr msgs[IOAPIC_NR_PINS];
+	bool changed = false;
+	int ret;
+
+	for (uint32_t pin = 0; pin < IOAPIC_NR_PINS; pin++) {
+		uint64_t e = d->chip.rte[pin] & IOAPIC_RTE_ROUTED;
+
+		changed |= e != d->routed[pin];
+		d->routed[pin] = e;
+		msgs[pin] = ioapic_msg(&d->chip, pin);
+	}
+	if (!changed)
+		return;
+	ret = vkvm_irq_set_routes(d->v, msgs, IOAPIC_NR_PINS);
+	if (ret)
+		vkvm_fail(d->v, -ret, "KVM_SET_GSI_ROUTING");
+}
 
 static int ioapic_dev_send(void *opaque, uint32_t pin, const struct vlapic_icr *msg)
 {
@@ -44,6 +74,8 @@ static enum vkvm_io_ret ioapic_dev_io(void *opaque, struct vkvm_cpu *c, uint64_t
 	(void)c;
 	pthread_mutex_lock(&d->lock);
 	ioapic_mmio(&d->chip, off, write, data, size);
+	if (write)
+		ioapic_dev_update_routes(d);
 	pthread_mutex_unlock(&d->lock);
 	return VKVM_IO_DONE;
 }
@@ -114,7 +146,7 @@ static void ioapic_dev_destroy(void *state)
 
 const struct vkvm_device vkvm_dev_ioapic = {
 	.name = "ioapic",
-	.irqchip = VKVM_IRQCHIP_AVIC,
+	.irqchip = VKVM_NR_IRQCHIPS,
 	.create = ioapic_dev_create,
 	.destroy = ioapic_dev_destroy,
 };

@@ -8,7 +8,8 @@
  * clear, ICW4 only when ICW1.IC4 is set), then OCW1 (the mask, IMR) on the
  * data port.  Command-port reads give IRR or ISR (OCW3 selects), both 0.
  *
- * With --irqchip=kernel KVM's own PIC answers these ports in the kernel.
+ * Under both irqchips: --irqchip=kernel splits the irqchip, so KVM has no
+ * PIC of its own and these ports exit to us there too.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -126,7 +127,7 @@ static void pic_destroy(void *state)
 
 const struct vkvm_device vkvm_dev_pic = {
 	.name = "pic",
-	.irqchip = VKVM_IRQCHIP_AVIC,
+	.irqchip = VKVM_NR_IRQCHIPS,
 	.create = pic_create,
 	.destroy = pic_destroy,
 };

@@ -2,8 +2,8 @@
 /*
  * The uart guest (guests/uart.c) under both irqchips: the 8250 driver's
  * probe, loopback, FIFOs, and a transmit driven by THRE interrupts
- * through I/O APIC pin 4 (under --irqchip=kernel, KVM_IRQ_LINE 4 into
- * KVM's I/O APIC).  Needs /dev/kvm (a visible SKIP without one).
+ * through I/O APIC pin 4 (vintc's I/O APIC under both irqchips).  Needs
+ * /dev/kvm (a visible SKIP without one).
  */
 #include <stdlib.h>
 #include <string.h>
