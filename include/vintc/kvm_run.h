@@ -23,9 +23,10 @@
  *   0xFEE00000     the xAPIC registers (no memslot: MMIO exits)
  *
  * With VKVM_IRQCHIP_KERNEL the same guest runs on KVM's in-kernel LAPIC
- * instead: KVM_CREATE_IRQCHIP before the vCPUs, every vCPU thread enters
- * KVM_RUN at once (KVM holds the APs until their STARTUP), the xAPIC page
- * and HLT never reach userspace, and the ports are served as above.
+ * instead: KVM_CAP_SPLIT_IRQCHIP before the vCPUs, every vCPU thread
+ * enters KVM_RUN at once (KVM holds the APs until their STARTUP), the
+ * xAPIC page and HLT never reach userspace; the I/O APIC, the PICs and the
+ * ports are served as above, the same platform under both.
  *   other ports    reads all-ones, writes dropped, both counted
  *   unbacked MMIO  the same, counted apart
  *
@@ -93,7 +94,7 @@ enum vkvm_stage {
 
 enum vkvm_irqchip {
 	VKVM_IRQCHIP_AVIC,	/* userspace local APIC on the AVIC model */
-	VKVM_IRQCHIP_KERNEL,	/* KVM's own LAPIC (KVM_CREATE_IRQCHIP), to compare */
+	VKVM_IRQCHIP_KERNEL,	/* KVM's own LAPIC (KVM_CAP_SPLIT_IRQCHIP), to compare */
 };
 
 /*
