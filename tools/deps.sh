@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Installs the Debian packages a make target needs, if any are missing.
 # Quiet and quick when everything is already there.
-# Usage: deps.sh [build|verify]   (build: compilers and sanitizer runtimes;
-#                                  verify: spin, for `make verify`, too)
+# Usage: deps.sh [build|verify|linux]   (build: compilers and sanitizer
+#   runtimes; verify: spin, for `make verify`, too; linux: what
+#   tools/linux.sh needs to fetch and unpack a kernel and build an initramfs)
 set -e
 
 purpose=${1:-build}
@@ -25,6 +26,13 @@ fi
 # make verify model-checks the delivery protocols (verify/) with spin.
 if [ "$purpose" = verify ]; then
 	command -v spin >/dev/null 2>&1 || need="$need spin"
+fi
+# make linux: .debs by apt-get download, unpacked by dpkg-deb (both in any
+# Debian), the kernel's LZ4 payload, a static libc for the workload.
+if [ "$purpose" = linux ]; then
+	command -v lz4 >/dev/null 2>&1 || need="$need lz4"
+	command -v gzip >/dev/null 2>&1 || need="$need gzip"
+	ls /usr/lib/x86_64-linux-gnu/libc.a >/dev/null 2>&1 || need="$need libc6-dev"
 fi
 [ -z "$need" ] && exit 0
 

@@ -34,7 +34,12 @@ char *cli_slurp(FILE *f)
 
 void cli_run_to(struct cli_run *r, const char *stdout_path, const char *const *args)
 {
-	const char *bin = test_vintc_bin();
+	cli_run_prog(r, test_vintc_bin(), stdout_path, args);
+}
+
+void cli_run_prog(struct cli_run *r, const char *bin, const char *stdout_path,
+		  const char *const *args)
+{
 	char *argv[32];
 	FILE *out, *err;
 	int status, n = 0;
@@ -42,7 +47,7 @@ void cli_run_to(struct cli_run *r, const char *stdout_path, const char *const *a
 
 	if (!bin)
 		test_fail(__FILE__, __LINE__,
-			  "VINTC_BIN is not set: run the CLI tests through 'make check'");
+			  "the program to run is not set: run the tests through 'make check'");
 	argv[n++] = (char *)bin;
 	while (*args && n < (int)ARRAY_SIZE(argv) - 1)
 		argv[n++] = (char *)*args++;

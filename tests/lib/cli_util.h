@@ -23,6 +23,10 @@ void cli_run_to(struct cli_run *r, const char *stdout_path, const char *const *a
 
 #define RUN(r, ...) cli_run_to((r), NULL, (const char *const[]){ __VA_ARGS__, NULL })
 
+/* The same for another program, bin (NULL fails the test). */
+void cli_run_prog(struct cli_run *r, const char *bin, const char *stdout_path,
+		  const char *const *args);
+
 void cli_free(struct cli_run *r);
 
 /* Exit 0 with nothing on stderr: the command worked. */
