@@ -35,7 +35,7 @@
 void vkvm_default_opts(struct vkvm_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->ram_mib = 64;
+	o->ram_mib = VKVM_DEFAULT_RAM_MIB;
 	o->timeout_s = 0;	/* none, as QEMU */
 	o->out_fd = STDOUT_FILENO;
 	o->in_fd = -1;

@@ -81,6 +81,12 @@ enum vkvm_stage {
 
 #define VKVM_MIN_RAM_MIB	2
 #define VKVM_MAX_RAM_MIB	4096
+/*
+ * Enough for a distribution kernel: Debian's bzImage decompresses from
+ * 16 MiB with an init_size of 51 MiB.  RAM is mapped on demand, so what
+ * the guest never touches costs nothing.
+ */
+#define VKVM_DEFAULT_RAM_MIB	512
 #define VKVM_MAX_TIMEOUT_S	86400
 #define VKVM_DEFAULT_HALT_POLL_US 200	/* KVM's halt_poll_ns default */
 #define VKVM_MAX_HALT_POLL_US	10000

@@ -62,38 +62,68 @@ static int check_header(struct boot_img *l, struct bz *bz)
 	return 0;
 }
 
-/* RAM the kernel needs to load and decompress itself, end exclusive. */
-static uint64_t kernel_needs(const struct boot_img *l, const struct bz *bz)
+/*
+ * RAM the kernel needs to load and decompress itself, end exclusive, and
+ * where it decompresses (*at).
+ */
+static uint64_t kernel_needs(const struct boot_img *l, const struct bz *bz, uint64_t *at)
 {
 	uint64_t end = (uint64_t)BZ_KERNEL_ADDR + bz->kernel_size;
-	uint64_t align, at, need;
+	uint64_t align, need;
 
+	*at = BZ_KERNEL_ADDR;
 	if (boot_rd16(l->img, BZ_VERSION) < 0x020a)
 		return end;
 	align = boot_rd32(l->img, BZ_KERNEL_ALIGNMENT);
-	at = BZ_KERNEL_ADDR;
 	/* A relocatable kernel decompresses at its aligned load address, never below pref_address. */
 	if (l->img[BZ_RELOCATABLE] && align && !(align & (align - 1)))
-		at = (at + align - 1) & ~(align - 1);
-	if (!l->img[BZ_RELOCATABLE] || boot_rd64(l->img, BZ_PREF_ADDRESS) > at)
-		at = boot_rd64(l->img, BZ_PREF_ADDRESS);
-	if (at > MBOOT_MAX_RAM)
+		*at = (*at + align - 1) & ~(align - 1);
+	if (!l->img[BZ_RELOCATABLE] || boot_rd64(l->img, BZ_PREF_ADDRESS) > *at)
+		*at = boot_rd64(l->img, BZ_PREF_ADDRESS);
+	if (*at > MBOOT_MAX_RAM)
 		return UINT64_MAX;	/* pref_address beyond any RAM */
-	need = at + boot_rd32(l->img, BZ_INIT_SIZE);
+	need = *at + boot_rd32(l->img, BZ_INIT_SIZE);
 	return need > end ? need : end;
+}
+
+/* Whole MiB, rounded up: what -m must be at least. */
+static unsigned long long mib_up(uint64_t bytes)
+{
+	return (unsigned long long)((bytes + (1ULL << 20) - 1) >> 20);
+}
+
+/* The kernel does not fit: name the -m it needs, or why no -m will do. */
+static int fail_ram(struct boot_img *l, uint64_t ram_size, uint64_t need, uint64_t at,
+		    size_t initrd)
+{
+	uint32_t init_size = boot_rd32(l->img, BZ_INIT_SIZE);
+
+	if (need == UINT64_MAX)
+		return boot_fail(l, -E2BIG, "the kernel's pref_address 0x%llx is beyond any RAM",
+				 (unsigned long long)boot_rd64(l->img, BZ_PREF_ADDRESS));
+	if (need + initrd > MBOOT_APIC_PAGE)
+		return boot_fail(l, -E2BIG, "the kernel%s needs RAM up to 0x%llx (init_size 0x%x at 0x%llx), beyond the local APIC page at 0x%x",
+				 initrd ? " and its initrd" : "",
+				 (unsigned long long)(need + initrd), init_size,
+				 (unsigned long long)at, MBOOT_APIC_PAGE);
+	if (initrd)
+		return boot_fail(l, -E2BIG, "-m %llu: the kernel and its initrd need at least %llu MiB (init_size 0x%x at 0x%llx, initrd %zu bytes)",
+				 (unsigned long long)(ram_size >> 20), mib_up(need + initrd),
+				 init_size, (unsigned long long)at, initrd);
+	return boot_fail(l, -E2BIG, "-m %llu: the kernel needs at least %llu MiB (init_size 0x%x at 0x%llx)",
+			 (unsigned long long)(ram_size >> 20), mib_up(need), init_size,
+			 (unsigned long long)at);
 }
 
 static int check_fit(struct boot_img *l, const struct mboot_params *p, uint64_t ram_size,
 		     struct bz *bz)
 {
-	uint64_t top = min_u64(ram_size, MBOOT_APIC_PAGE), need = kernel_needs(l, bz);
-	uint64_t len = p->cmdline ? strlen(p->cmdline) : 0, max, at;
+	uint64_t at_k, need = kernel_needs(l, bz, &at_k), top = min_u64(ram_size, MBOOT_APIC_PAGE);
+	uint64_t len = p->cmdline ? strlen(p->cmdline) : 0, max, at, size;
 	uint32_t cmax = boot_rd32(l->img, BZ_CMDLINE_SIZE);
 
 	if (need > top)
-		return boot_fail(l, -E2BIG, "the kernel needs RAM up to 0x%llx (init_size 0x%x), RAM ends at 0x%llx",
-				 (unsigned long long)need, boot_rd32(l->img, BZ_INIT_SIZE),
-				 (unsigned long long)top);
+		return fail_ram(l, ram_size, need, at_k, 0);
 	if (len >= BZ_CMDLINE_MAX || len > cmax)
 		return boot_fail(l, -E2BIG, "command line of %llu bytes, the kernel takes at most %u",
 				 (unsigned long long)len, cmax < BZ_CMDLINE_MAX - 1 ? cmax : BZ_CMDLINE_MAX - 1);
@@ -103,14 +133,20 @@ static int check_fit(struct boot_img *l, const struct mboot_params *p, uint64_t 
 		return boot_fail(l, -EINVAL, "module list is NULL");
 	if (!p->nr_mods)
 		return 0;
-	if (p->mods[0].size && !p->mods[0].data)
+	size = p->mods[0].size;
+	if (size && !p->mods[0].data)
 		return boot_fail(l, -EINVAL, "module 0 has no data");
 	/* As high as allowed: clear of the decompressed kernel. */
-	max = min_u64(top, (uint64_t)boot_rd32(l->img, BZ_INITRD_ADDR_MAX) + 1);
-	at = max >= p->mods[0].size ? (max - p->mods[0].size) & ~(BOOT_PAGE_SIZE - 1) : 0;
-	if (p->mods[0].size > max || at < boot_page_up(need))
-		return boot_fail(l, -E2BIG, "initrd (%zu bytes) does not fit between the kernel (up to 0x%llx) and 0x%llx",
-				 p->mods[0].size, (unsigned long long)need, (unsigned long long)max);
+	max = (uint64_t)boot_rd32(l->img, BZ_INITRD_ADDR_MAX) + 1;
+	if (size > max || ((max - size) & ~(BOOT_PAGE_SIZE - 1)) < boot_page_up(need))
+		return boot_fail(l, -E2BIG, "initrd (%zu bytes) does not fit between the kernel (up to 0x%llx) and initrd_addr_max 0x%llx",
+				 p->mods[0].size, (unsigned long long)need,
+				 (unsigned long long)max - 1);
+	/* Below initrd_addr_max it fits: only RAM can be short. */
+	max = min_u64(top, max);
+	at = max >= size ? (max - size) & ~(BOOT_PAGE_SIZE - 1) : 0;
+	if (size > max || at < boot_page_up(need))
+		return fail_ram(l, ram_size, boot_page_up(need), at_k, size);
 	bz->initrd_addr = (uint32_t)at;
 	return 0;
 }

@@ -233,7 +233,8 @@ TEST(cli_help_run_limits)
 
 	snprintf(want, sizeof(want), "vCPUs, 1..%u (default 1)", VKVM_MAX_CPUS);
 	ASSERT(strstr(help, want));
-	snprintf(want, sizeof(want), "%u..%u (default 64)", VKVM_MIN_RAM_MIB, VKVM_MAX_RAM_MIB);
+	snprintf(want, sizeof(want), "%u..%u (default %u)", VKVM_MIN_RAM_MIB, VKVM_MAX_RAM_MIB,
+		 VKVM_DEFAULT_RAM_MIB);
 	ASSERT(strstr(help, want));
 	snprintf(want, sizeof(want), "0..%u,", VKVM_MAX_TIMEOUT_S);
 	ASSERT(strstr(help, want));

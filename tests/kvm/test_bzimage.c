@@ -181,18 +181,31 @@ TEST(bzimage_bad_images)
 	img[0x201] = 0x20;	/* the header ends before init_size */
 	expect_bad(IMG_SIZE, NULL, 0, -ENOEXEC, "before init_size");
 
+	/* RAM too small: the refusal names the -m the header asks for. */
 	img_default();
 	w32(img, 0x260, 0x700000);
-	expect_bad(IMG_SIZE, NULL, 0, -E2BIG, "the kernel needs RAM up to 0x900000");
+	expect_bad(IMG_SIZE, NULL, 0, -E2BIG,
+		   "-m 8: the kernel needs at least 9 MiB (init_size 0x700000 at 0x200000)");
 
 	img_default();
 	img[0x234] = 0;		/* not relocatable: at pref_address */
 	w64(img, 0x258, 0x600000);
-	expect_bad(IMG_SIZE, NULL, 0, -E2BIG, "the kernel needs RAM up to 0x900000");
+	expect_bad(IMG_SIZE, NULL, 0, -E2BIG,
+		   "-m 8: the kernel needs at least 9 MiB (init_size 0x300000 at 0x600000)");
 
 	img_default();
 	w64(img, 0x258, ~0ULL - 0xfff);
-	expect_bad(IMG_SIZE, NULL, 0, -E2BIG, "the kernel needs RAM");
+	expect_bad(IMG_SIZE, NULL, 0, -E2BIG, "pref_address 0xfffffffffffff000 is beyond any RAM");
+
+	img_default();
+	w64(img, 0x258, 0xfed00000);
+	expect_bad(IMG_SIZE, NULL, 0, -E2BIG, "beyond the local APIC page");
+
+	/* The kernel fits to the page; its initrd then does not. */
+	img_default();
+	w32(img, 0x260, 0x5ff800);
+	expect_bad(IMG_SIZE, NULL, 1, -E2BIG,
+		   "-m 8: the kernel and its initrd need at least 9 MiB (init_size 0x5ff800 at 0x200000, initrd 7 bytes)");
 
 	img_default();
 	w32(img, 0x238, 10);
@@ -203,7 +216,8 @@ TEST(bzimage_bad_images)
 
 	img_default();
 	w32(img, 0x22c, 0x4fffff);	/* initrd_addr_max inside the kernel's room */
-	expect_bad(IMG_SIZE, NULL, 1, -E2BIG, "initrd (7 bytes) does not fit");
+	expect_bad(IMG_SIZE, NULL, 1, -E2BIG,
+		   "initrd (7 bytes) does not fit between the kernel (up to 0x500000) and initrd_addr_max 0x4fffff");
 }
 
 TEST(bzimage_old_protocol_without_2_10_fields)

@@ -27,7 +27,7 @@ TEST(kvm_run_hello)
 
 	need_kvm();
 	out = lib_run("hello", "console=ttyS0 answer=42", 10, &r);
-	if (!strstr(out, "PASS hello\n") || !strstr(out, HELLO_MEM_UPPER_64M) ||
+	if (!strstr(out, "PASS hello\n") || !strstr(out, HELLO_MEM_UPPER_DEFAULT) ||
 	    !strstr(out, "PASS argv0 hello.elf\n") ||
 	    !strstr(out, "hello.elf console=ttyS0 answer=42\n") || strstr(out, "FAIL"))
 		test_fail(__FILE__, __LINE__, "guest output:\n%s", out);

@@ -316,9 +316,11 @@ TEST(pvh_bad_images)
 		t.note_entry = 0x100400010ULL;
 		expect_bad(&t, -ERANGE, "above 4 GiB");
 
+		/* RAM too small for the segments: the -m they need (9 MiB). */
 		timg_default(&t, is64);
 		t.seg[1].paddr = RAM_SIZE - 0x1000;
-		expect_bad(&t, -ERANGE, "outside RAM");
+		expect_bad(&t, -ERANGE,
+			   "-m 8: the kernel needs at least 9 MiB (its segments end at 0x801000)");
 
 		timg_default(&t, is64);
 		t.seg[1].paddr = 0x9000;
@@ -346,6 +348,30 @@ TEST(pvh_bad_images)
 		t.seg[0].filesz = 0x4000;
 		expect_bad(&t, -ENOEXEC, "file size 0x4000 exceeds memory size");
 	}
+}
+
+/* Modules that would fit with more RAM: the refusal names the MiB they need. */
+TEST(pvh_modules_name_the_ram_they_need)
+{
+	static const uint8_t big[0x1ff001];
+	struct mboot_module mods[] = { { big, sizeof(big), "a" }, { big, sizeof(big), "b" } };
+	struct mboot_params p = { .mods = mods, .nr_mods = 2 };
+	uint8_t *ram = ram_new(), *copy = ram_new();
+	struct mboot_layout lay;
+	struct timg t;
+	char why[200];
+
+	/* Kernel to 0x403000; modules at 0x403000 and 0x603000, ending at 0x802001. */
+	timg_default(&t, true);
+	timg_build(&t);
+	ASSERT_EQ(load(&t, &p, ram, &lay, why), -E2BIG);
+	ASSERT(strstr(why, "-m 8: the kernel and its modules need at least 9 MiB "
+			   "(segments end at 0x403000, modules at 0x802001)"));
+	ASSERT(!memcmp(ram, copy, RAM_SIZE));
+	p.nr_mods = 1;
+	ASSERT_OK(load(&t, &p, ram, &lay, why));
+	free(ram);
+	free(copy);
 }
 
 TEST(pvh_huge_64bit_fields_do_not_wrap)

@@ -14,6 +14,7 @@
 #include "test.h"
 
 #define HELLO_MEM_UPPER_64M	"PASS mbi mem_upper=64512\n"	/* (64 MiB - 1 MiB) / 1 KiB */
+#define HELLO_MEM_UPPER_DEFAULT	"PASS mbi mem_upper=523264\n"	/* (512 MiB - 1 MiB) / 1 KiB */
 
 /* End the test as a visible SKIP without a usable /dev/kvm. */
 void need_kvm(void);

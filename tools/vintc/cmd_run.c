@@ -68,7 +68,7 @@ void cmd_run_usage(FILE *f)
 	      "  --irqchip=kernel  KVM's own in-kernel irqchip (KVM_CREATE_IRQCHIP), to\n"
 	      "                    compare: APIC accesses and HLT stay in the kernel, so\n"
 	      "                    the APIC sections of --stats and --json say \"in-kernel\"\n"
-	      "  -m MiB            guest RAM from physical 0, 2..4096 (default 64)\n"
+	      "  -m MiB            guest RAM from physical 0, 2..4096 (default 512)\n"
 	      "  --append CMDLINE  the arguments: the info block's command line is\n"
 	      "                    \"IMAGE CMDLINE\" (\"IMAGE \" without --append)\n"
 	      "  --initrd FILE     a module (Multiboot or PVH), page-aligned after the kernel;\n"
