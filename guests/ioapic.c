@@ -254,6 +254,22 @@ static uint32_t wait_count(volatile uint32_t *c, uint32_t want)
 	return *c;
 }
 
+/*
+ * Remote IRR of `pin` once it clears (with interrupts on, at most
+ * WAIT_CYCLES): an EOI on another vCPU's thread may come late.
+ */
+static uint32_t wait_rirr_clear(uint32_t pin)
+{
+	uint64_t t0 = rdtsc();
+	uint32_t rirr;
+
+	__asm__ volatile("sti");
+	while ((rirr = rte_lo(pin) & RTE_RIRR) && rdtsc() - t0 < WAIT_CYCLES)
+		;
+	__asm__ volatile("cli");
+	return rirr;
+}
+
 static void test_registers(void)
 {
 	uint32_t ok = 1, lo, hi;
@@ -440,7 +456,7 @@ static void test_level_eoi(void)
 		*n = 0;
 		line(PIN_LEVEL, 1);
 		got |= (wait_count(n, 1) ? 1U : 0U) << i;
-		rirr |= rte_lo(PIN_LEVEL) & RTE_RIRR;
+		rirr |= wait_rirr_clear(PIN_LEVEL);
 	}
 	check(got == 3 && !rirr, "ioapic level eoi reaches the ioapic", got | rirr);
 	rte_set(PIN_LEVEL, RTE_MASK, 0);
@@ -464,7 +480,7 @@ static void test_destinations(void)
 	rte_set(PIN_AP_LEVEL, V_AP_LEVEL | RTE_LEVEL | RTE_LOGICAL, 0x02);
 	line(PIN_AP_LEVEL, 1);
 	got = wait_count(&hits[1][V_AP_LEVEL], 1);
-	rirr = rte_lo(PIN_AP_LEVEL) & RTE_RIRR;
+	rirr = wait_rirr_clear(PIN_AP_LEVEL);
 	check_level(got == 1 && !rirr, "ioapic level ended by another cpu", got | rirr);
 	rte_set(PIN_AP_LEVEL, RTE_MASK, 0);
 

@@ -36,7 +36,7 @@
 #define MSI_DATA_TRIGGER_LEVEL	(1U << 15)
 #define DM_LOWEST		1
 
-static void irq_msi(const struct vlapic_icr *msg, uint32_t *addr, uint32_t *data)
+void vkvm_irq_msi(const struct vlapic_icr *msg, uint32_t *addr, uint32_t *data)
 {
 	*addr = MSI_ADDR_BASE | (msg->dest & 0xFF) << MSI_ADDR_DEST_SHIFT;
 	if (msg->dest_logical)
@@ -101,7 +101,7 @@ int vkvm_irq_send(struct vkvm *v, const struct vlapic_icr *msg)
 	if (!v->kernel_chip)
 		return 0;
 	memset(&msi, 0, sizeof(msi));
-	irq_msi(msg, &msi.address_lo, &msi.data);
+	vkvm_irq_msi(msg, &msi.address_lo, &msi.data);
 	ret = ioctl(v->vm_fd, KVM_SIGNAL_MSI, &msi);
 	if (ret >= 0)
 		return ret;
@@ -130,7 +130,7 @@ int vkvm_irq_set_routes(struct vkvm *v, const struct vlapic_icr *msgs, uint32_t 
 
 		e->gsi = gsi;
 		e->type = KVM_IRQ_ROUTING_MSI;
-		irq_msi(&msgs[gsi], &e->u.msi.address_lo, &e->u.msi.data);
+		vkvm_irq_msi(&msgs[gsi], &e->u.msi.address_lo, &e->u.msi.data);
 	}
 	if (ioctl(v->vm_fd, KVM_SET_GSI_ROUTING, &r.h) < 0)
 		return -errno;

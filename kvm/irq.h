@@ -60,6 +60,9 @@ void vkvm_irq_line(struct vkvm *v, uint32_t gsi, bool level);
  */
 int vkvm_irq_send(struct vkvm *v, const struct vlapic_icr *msg);
 
+/* The MSI (address, data) that carries `msg` to KVM's local APICs. */
+void vkvm_irq_msi(const struct vlapic_icr *msg, uint32_t *addr, uint32_t *data);
+
 /* A local APIC's EOI of level-triggered `vector`: to the controller. */
 void vkvm_irq_eoi(struct vkvm *v, uint8_t vector);
 

@@ -374,6 +374,53 @@ TEST(ioapic_non_eoi_modes_hold_no_remote_irr)
 	ASSERT_EQ(io.st.sent, 1);
 }
 
+/* What KVM's routes mirror: the entry's message, masked or not. */
+TEST(ioapic_msg_mirrors_entry_masked_or_not)
+{
+	static struct ioapic io;
+	struct bus_log b;
+	struct vlapic_icr m;
+
+	io_init(&io, &b);
+	rte_write(&io, 7, MASKED | LEVEL | IOAPIC_RTE_DESTMOD | IOAPIC_RTE_INTPOL |
+		  (uint64_t)IOAPIC_DM_LOWEST << 8 | 0x61 | 0xA5ULL << 56);
+	m = ioapic_msg(&io, 7);
+	ASSERT_EQ(m.vector, 0x61);
+	ASSERT_EQ(m.delivery_mode, IOAPIC_DM_LOWEST);
+	ASSERT(m.dest_logical && m.trigger_level && m.level_assert);
+	ASSERT_EQ(m.shorthand, 0);
+	ASSERT_EQ(m.dest, 0xA5);
+	ASSERT_EQ(b.n, 0);
+	/* Past the last pin: the reset entry's message (vector 0, edge). */
+	m = ioapic_msg(&io, IOAPIC_NR_PINS);
+	ASSERT(!m.vector && !m.trigger_level && !m.dest);
+}
+
+/* The MSI of a message, as KVM_SIGNAL_MSI and the EOI routes take it. */
+TEST(ioapic_msg_as_msi)
+{
+	struct vlapic_icr fixed = {
+		.vector = 0x31, .level_assert = true, .trigger_level = true, .dest = 1,
+	};
+	struct vlapic_icr lowest = {
+		.vector = 0x34, .delivery_mode = IOAPIC_DM_LOWEST, .dest_logical = true,
+		.level_assert = true, .dest = 0x03,
+	};
+	struct vlapic_icr nmi = { .delivery_mode = IOAPIC_DM_NMI, .level_assert = true,
+				  .dest = 0xFF };
+	uint32_t addr, data;
+
+	vkvm_irq_msi(&fixed, &addr, &data);
+	ASSERT_EQ(addr, 0xFEE01000);
+	ASSERT_EQ(data, 0xC031);	/* level (15), assert (14), Fixed, vector */
+	vkvm_irq_msi(&lowest, &addr, &data);
+	ASSERT_EQ(addr, 0xFEE0300C);	/* redirection hint (3), logical (2) */
+	ASSERT_EQ(data, 0x4134);
+	vkvm_irq_msi(&nmi, &addr, &data);
+	ASSERT_EQ(addr, 0xFEEFF000);
+	ASSERT_EQ(data, 0x4400);
+}
+
 /* ---- the machine: device, test device and routing, no /dev/kvm ---------- */
 
 struct machine {
