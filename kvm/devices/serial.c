@@ -36,7 +36,10 @@
  *
  * Output is buffered by line and by vCPU and written under one lock, so
  * two CPUs' lines never interleave and vintc's own output never splits a
- * guest line.  Each vCPU's partial line is flushed when its thread ends.
+ * guest line.  Each vCPU's partial line is flushed when its thread ends,
+ * and, when the run has input, by the reader once it has not grown for
+ * IDLE_FLUSH_MS: a prompt or the echo of a key must show before its line
+ * ends, for whoever types.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +48,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "devices.h"
@@ -57,6 +61,7 @@
 #define LINE_MAX	4096
 #define FIFO_LEN	16
 #define RX_RETRY_MS	10	/* receiver full: look again this soon */
+#define IDLE_FLUSH_MS	20	/* a partial line as still as this goes out */
 
 /* Register offsets; DLL and DLM where RBR/THR and IER are when LCR.DLAB. */
 #define UART_RBR	0	/* read */
@@ -124,6 +129,7 @@ static const uint8_t rx_trigger[4] = { 1, 4, 8, 14 };
 struct serial_line {
 	char buf[LINE_MAX];
 	size_t len;
+	size_t idle_len;	/* len at the reader's last look */
 };
 
 struct serial {
@@ -139,7 +145,7 @@ struct serial {
 	bool reading;
 	pthread_t reader;
 	int wake[2];
-	struct serial_line lines[];	/* one per vCPU, touched by its thread only */
+	struct serial_line lines[];	/* one per vCPU, under lock */
 };
 
 static void serial_flush(struct serial *s, struct serial_line *l)
@@ -422,12 +428,35 @@ static enum vkvm_io_ret serial_io(void *opaque, struct vkvm_cpu *c, uint64_t off
 	return VKVM_IO_DONE;
 }
 
+static uint64_t serial_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The partial lines that did not grow since the last look go out. */
+static void serial_flush_idle(struct serial *s)
+{
+	pthread_mutex_lock(&s->lock);
+	for (uint32_t i = 0; i < s->v->nr; i++) {
+		struct serial_line *l = &s->lines[i];
+
+		if (l->len && l->len == l->idle_len)
+			serial_flush(s, l);
+		l->idle_len = l->len;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 static void *serial_reader(void *arg)
 {
 	struct serial *s = arg;
 	uint8_t buf[256];
 	size_t len = 0, off = 0;
 	bool eof = false;
+	uint64_t look = serial_now_ms() + IDLE_FLUSH_MS;
 	sigset_t all;
 
 	/* Signals are for the vCPU threads and the main one. */
@@ -441,10 +470,15 @@ static void *serial_reader(void *arg)
 		bool held = off < len;
 		ssize_t n;
 
-		if (poll(p, held || eof ? 1 : 2, held ? RX_RETRY_MS : -1) < 0 && errno != EINTR)
+		if (poll(p, held || eof ? 1 : 2, held ? RX_RETRY_MS : IDLE_FLUSH_MS) < 0 &&
+		    errno != EINTR)
 			break;
 		if (p[0].revents)
 			break;
+		if (serial_now_ms() >= look) {
+			serial_flush_idle(s);
+			look = serial_now_ms() + IDLE_FLUSH_MS;
+		}
 		if (held) {
 			off += (size_t)serial_rx(s, buf + off, len - off);
 			continue;
@@ -543,7 +577,9 @@ static void serial_cpu_exit(void *state, struct vkvm_cpu *c)
 {
 	struct serial *s = state;
 
+	pthread_mutex_lock(&s->lock);
 	serial_flush(s, &s->lines[c->idx]);
+	pthread_mutex_unlock(&s->lock);
 }
 
 static void serial_destroy(void *state)

@@ -50,8 +50,8 @@ void cmd_run_usage(FILE *f)
 	      "then a space, then --append's CMDLINE (if any).\n"
 	      "\n"
 	      "Devices: COM1 (0x3F8), a 16550A on GSI 4: output to stdout, and input\n"
-	      "from stdin when it is a terminal (then in raw mode while the guest runs,\n"
-	      "Ctrl-C still ends vintc) or a pipe; isa-debug-exit (0xF4); the 8259\n"
+	      "from stdin when it is a terminal or a pipe (the Console section below says\n"
+	      "how a terminal is used); isa-debug-exit (0xF4); the 8259\n"
 	      "PICs as a mask stub (they never raise an interrupt); QEMU's pc-testdev\n"
 	      "interrupt lines (a byte written to 0x2000 + n sets GSI n, 0..23); other I/O\n"
 	      "ports read as all-ones and ignore writes, counted; fw_cfg (0x510/0x511) with\n"
@@ -105,6 +105,17 @@ void cmd_run_usage(FILE *f)
 	      "                    NMI; a track for the APIC timer's expiries; at most\n"
 	      "                    262144 events a track, later ones counted as dropped\n"
 	      "  -h, --help        this text\n"
+	      "\n"
+	      "Console: from a terminal, the terminal is in raw mode while the guest runs\n"
+	      "(restored on every way out) and every key goes to the guest as typed,\n"
+	      "Ctrl-C (0x03) included, except these, as QEMU's -nographic has them:\n"
+	      "  Ctrl-A x          end the run at once: exit status 130, as SIGINT, and\n"
+	      "                    like SIGINT no --stats, --json or --trace output\n"
+	      "  Ctrl-A Ctrl-A     send one Ctrl-A (0x01) to the guest\n"
+	      "  Ctrl-A h          print the keys on stderr\n"
+	      "Ctrl-A and any other key sends both.  From a pipe, bytes go through as they\n"
+	      "are and SIGINT ends vintc.  A line of guest output left unfinished for\n"
+	      "20 ms while there is input (a prompt, an echoed key) is written out.\n"
 	      "\n"
 	      "Exit status: the guest's, as QEMU's isa-debug-exit gives it: a write of V to\n"
 	      "port 0xF4 exits (V << 1) | 1, so 1 for V = 0; an ACPI poweroff (S5) exits 0.\n"
@@ -475,10 +486,13 @@ int cmd_run(int argc, char **argv)
 
 	/* The guest writes COM1 straight to fd 1: nothing of ours may sit in stdio's buffer. */
 	fflush(stdout);
-	o.in_fd = term_input_fd();
-	term_raw();
+	ret = term_console_open(&o.in_fd);
+	if (ret) {
+		status = cli_lib_error(ret, "run: the console");
+		goto out;
+	}
 	ret = vkvm_run_guest(&o, &r, &stage, why, sizeof(why));
-	term_restore();
+	term_console_close();
 	if (ret) {
 		if (stage == VKVM_STAGE_LOAD && ret != -ENOMEM)
 			status = cli_usage_error("run: %s: %s", ra.image, why);
