@@ -28,7 +28,10 @@
  *   - on bzImage success: ESI = the zero page; the protected-mode part
  *     (the file after (setup_sects + 1) * 512 bytes) at 1 MiB; the zero
  *     page's "HdrS", loader type 0xff, command line and initrd (at most
- *     one, page-aligned, in RAM, holding its bytes); nothing else written.
+ *     one, page-aligned, in RAM, holding its bytes); the 64-bit entry
+ *     (+0x200, inside the kernel) exactly when the header is 2.12+ with
+ *     XLF_KERNEL_64, then its GDT and an identity map of 0-4 GiB in the
+ *     tables' range, which the e820 map reserves; nothing else written.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -108,6 +111,36 @@ static void check_start_info(const struct mboot_params *p, const struct mboot_la
 	CHECK(total >= ram_size, "memmap ends at 0x%llx", (unsigned long long)total);
 }
 
+/* The 64-bit entry's GDT, identity map and the e820 entry reserving them. */
+static void check_tables(const struct mboot_layout *lay, const uint8_t *zp)
+{
+	uint64_t pdpt = rd64(ram + lay->cr3) & ~0xfffULL;
+	bool reserved = false;
+
+	CHECK(lay->cr3 >= BZ_GDT && lay->cr3 < BZ_TABLES_END && lay->gdt_addr >= BZ_GDT &&
+	      lay->gdt_addr < BZ_TABLES_END, "tables at 0x%x, 0x%x", lay->cr3, lay->gdt_addr);
+	CHECK(rd64(ram + lay->gdt_addr + BZ_BOOT_CS) == 0x00af9b000000ffffULL &&
+	      rd64(ram + lay->gdt_addr + BZ_BOOT_DS) == 0x00cf93000000ffffULL, "GDT");
+	CHECK(pdpt >= BZ_GDT && pdpt < BZ_TABLES_END, "PDPT at 0x%llx", (unsigned long long)pdpt);
+	for (uint64_t va = 0; va < (4ULL << 30); va += 2ULL << 20) {
+		uint64_t pde = rd64(ram + pdpt + 8 * (va >> 30));
+		uint64_t pd = pde & ~0xfffULL;
+
+		CHECK((pde & 3) == 3 && pd >= BZ_GDT && pd < BZ_TABLES_END, "PDPTE for 0x%llx",
+		      (unsigned long long)va);
+		CHECK(rd64(ram + pd + 8 * ((va >> 21) & 511)) == (va | BZ_PTE_P | BZ_PTE_RW | BZ_PTE_PS),
+		      "PDE for 0x%llx", (unsigned long long)va);
+	}
+	for (unsigned int i = 0; i < zp[BZ_E820_ENTRIES]; i++) {
+		const uint8_t *e = zp + BZ_E820_TABLE + i * BZ_E820_ENTRY_SIZE;
+
+		if (rd32(e + 16) == MBOOT_MMAP_RESERVED && rd64(e) <= BZ_GDT &&
+		    rd64(e) + rd64(e + 8) >= BZ_TABLES_END)
+			reserved = true;
+	}
+	CHECK(reserved, "the tables are not reserved in e820");
+}
+
 static void check_bzimage(const struct mboot_params *p, const struct mboot_layout *lay,
 			  uint64_t ram_size, struct range *r, unsigned int *nr)
 {
@@ -115,8 +148,19 @@ static void check_bzimage(const struct mboot_params *p, const struct mboot_layou
 	uint32_t setup = ((img[BZ_SETUP_SECTS] ? img[BZ_SETUP_SECTS] : 4) + 1) * 512;
 	uint32_t rd = rd32(zp + BZ_RAMDISK_IMAGE), rs = rd32(zp + BZ_RAMDISK_SIZE);
 
-	CHECK(lay->esi == BZ_ZERO_PAGE && lay->entry == BZ_KERNEL_ADDR, "esi 0x%x entry 0x%x",
-	      lay->esi, lay->entry);
+	bool entry64 = (img[BZ_VERSION] | img[BZ_VERSION + 1] << 8) >= BZ_XLF_VERSION &&
+		       (img[BZ_XLOADFLAGS] & BZ_XLF_KERNEL_64);
+
+	CHECK(lay->esi == BZ_ZERO_PAGE &&
+	      lay->entry == BZ_KERNEL_ADDR + (entry64 ? BZ_ENTRY64_OFFSET : 0),
+	      "esi 0x%x entry 0x%x", lay->esi, lay->entry);
+	CHECK(entry64 == !!lay->cr3 && entry64 == !!lay->gdt_addr, "cr3 0x%x for entry64 %d",
+	      lay->cr3, entry64);
+	if (entry64) {
+		check_tables(lay, zp);
+		CHECK(p->image_size - setup > BZ_ENTRY64_OFFSET, "64-bit entry past the kernel");
+		r[(*nr)++] = (struct range){ BZ_GDT, BZ_TABLES_END };
+	}
 	CHECK(setup < p->image_size && BZ_KERNEL_ADDR + (p->image_size - setup) <= ram_size,
 	      "kernel size");
 	CHECK(!memcmp(ram + BZ_KERNEL_ADDR, img + setup, p->image_size - setup), "kernel bytes");

@@ -133,7 +133,7 @@ bool vkvm_stopping(struct vkvm *v);
 /* vm.c */
 int vkvm_open(char *why, size_t why_size);
 int vkvm_vm_create(struct vkvm *v, char *why, size_t why_size);
-/* Flat 32-bit protected mode at the Multiboot entry. */
+/* Flat 32-bit protected mode at the entry, or long mode if lay->cr3 (bzImage 64-bit). */
 int vkvm_vm_setup_bsp(struct vkvm_cpu *c, const struct mboot_layout *lay, char *why,
 		      size_t why_size);
 /* STARTUP vector V: real mode at V << 8 : 0, as after INIT.  0 or -errno. */

@@ -90,7 +90,28 @@ static int set_signal_mask(struct vkvm *v, int fd, char *why, size_t why_size)
 	return 0;
 }
 
-/* Flat 32-bit protected mode, paging off, as Multiboot requires. */
+/*
+ * 64-bit long mode on the loader's identity map and GDT, as the bzImage
+ * 64-bit boot protocol enters: __BOOT_CS (0x10) flat 64-bit code,
+ * __BOOT_DS (0x18) flat data in every data segment register.
+ */
+static void setup_long_mode(struct kvm_sregs *sregs, const struct mboot_layout *lay)
+{
+	sregs->cs.selector = 0x10;
+	sregs->cs.l = 1;
+	sregs->cs.db = 0;
+	sregs->ds.selector = sregs->es.selector = sregs->fs.selector = 0x18;
+	sregs->gs.selector = sregs->ss.selector = 0x18;
+	sregs->gdt.base = lay->gdt_addr;
+	sregs->gdt.limit = 4 * 8 - 1;
+	sregs->cr3 = lay->cr3;
+	sregs->cr4 = 0x20;		/* PAE */
+	sregs->cr0 = 0x80000011;	/* PG, ET, PE */
+	sregs->efer = 0x500;		/* LMA, LME */
+}
+
+/* Flat 32-bit protected mode, paging off, as Multiboot requires; long mode with lay->cr3. */
+
 int vkvm_vm_setup_bsp(struct vkvm_cpu *c, const struct mboot_layout *lay, char *why,
 		     size_t why_size)
 {
@@ -112,6 +133,8 @@ int vkvm_vm_setup_bsp(struct vkvm_cpu *c, const struct mboot_layout *lay, char *
 	sregs.cr0 = 0x11;	/* PE, ET; PG off */
 	sregs.cr4 = 0;
 	sregs.efer = 0;
+	if (lay->cr3)
+		setup_long_mode(&sregs, lay);
 	if (ioctl(c->fd, KVM_SET_SREGS, &sregs) < 0)
 		return vkvm_say(why, why_size, -errno, "KVM_SET_SREGS: %s", strerror(errno));
 

@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A bzImage for the test guests: a two-sector setup area holding only the
- * setup header (no real-mode code: the loader enters by the 32-bit boot
- * protocol), then the protected-mode kernel, linked at 1 MiB.  Entered
- * at code32_start in flat 32-bit protected mode, paging off, ESI = the
- * zero page; main() gets (0, ESI).  bzimage.ld makes the two contiguous
- * (the setup's load address is 1 MiB - 0x400) and the Makefile flattens
- * them with objcopy.
+ * setup header (no real-mode code: the loader enters by the 32-bit or the
+ * 64-bit boot protocol), then the protected-mode kernel, linked at 1 MiB.
+ * Entered at code32_start in flat 32-bit protected mode, paging off, ESI
+ * = the zero page; main() gets (0, ESI).  bzimage.ld makes the two
+ * contiguous (the setup's load address is 1 MiB - 0x400) and the Makefile
+ * flattens them with objcopy.
+ *
+ * xloadflags is the guest's bz_xloadflags symbol (0 if it defines none):
+ * with XLF_KERNEL_64 (bit 0) the loader enters at startup_64 (+0x200) in
+ * long mode instead.  startup_64 records what it was handed in boot64
+ * (below) and goes on in compatibility mode (our own 32-bit code segment,
+ * paging still on, the identity map), so that main() is the same 32-bit C.
  */
 	.section .setup, "a"
 	.org	0x1f1
@@ -24,6 +30,9 @@
 	.long	0x37ffffff		/* initrd_addr_max */
 	.long	0x1000			/* kernel_alignment */
 	.byte	0			/* not relocatable */
+	.byte	0			/* min_alignment */
+	.weak	bz_xloadflags
+	.word	bz_xloadflags		/* xloadflags */
 	.org	0x238
 	.long	2047			/* cmdline_size */
 	.org	0x258
@@ -44,6 +53,7 @@ stack_top:
 	.type	_start, @function
 _start:
 	cld
+start32:
 	/* The flat file holds no bss: clear it, keeping ESI. */
 	movl	$__bss_start, %edi
 	movl	$_end, %ecx
@@ -60,5 +70,90 @@ _start:
 	hlt
 	jmp	2b
 	.size	_start, . - _start
+
+	/*
+	 * The 64-bit boot protocol's entry, load address + 0x200.  An ELF32
+	 * object has no sign-extended 32-bit relocation: absolute addresses
+	 * go through a register loaded with a zero-extended immediate.
+	 */
+	.org	0x200
+	.code64
+	.globl	startup_64
+startup_64:
+	mov	$boot64, %edi
+	mov	%rsi, B64_RSI(%rdi)
+	/* The protocol gives no stack: ours, before pushfq. */
+	mov	$stack_top, %esp
+	pushfq
+	pop	%rax
+	mov	%rax, B64_RFLAGS(%rdi)
+	mov	%cs, %ax
+	mov	%ax, B64_CS(%rdi)
+	mov	%ds, %ax
+	mov	%ax, B64_DS(%rdi)
+	mov	%ss, %ax
+	mov	%ax, B64_SS(%rdi)
+	mov	%cr0, %rax
+	mov	%rax, B64_CR0(%rdi)
+	mov	%cr3, %rax
+	mov	%rax, B64_CR3(%rdi)
+	mov	%cr4, %rax
+	mov	%rax, B64_CR4(%rdi)
+	mov	$0xc0000080, %ecx	/* IA32_EFER */
+	rdmsr
+	mov	%eax, B64_EFER(%rdi)
+	/* Only in 64-bit mode does a register keep its upper half. */
+	movabs	$0x0123456789abcdef, %rax
+	mov	%rax, B64_WIDE(%rdi)
+	/* The identity map reaches the top of 4 GiB: the APIC version register. */
+	mov	$0xfee00030, %ebx
+	mov	(%rbx), %eax
+	mov	%eax, B64_APIC_VERSION(%rdi)
+	movl	$1, B64_ENTERED(%rdi)
+	/* On to compatibility mode through our own GDT's 32-bit code segment. */
+	mov	$gdt32_desc, %eax
+	lgdt	(%rax)
+	pushq	$0x08
+	mov	$compat32, %eax
+	push	%rax
+	lretq
+	.code32
+compat32:
+	movl	$0x10, %eax
+	movl	%eax, %ds
+	movl	%eax, %es
+	movl	%eax, %fs
+	movl	%eax, %gs
+	movl	%eax, %ss
+	movl	boot64 + B64_RSI, %esi
+	jmp	start32
+
+	.section .data
+	.balign	8
+	/* What startup_64 found (struct boot64 in the guest). */
+	.set	B64_ENTERED, 0
+	.set	B64_RSI, 8
+	.set	B64_RFLAGS, 16
+	.set	B64_CR0, 24
+	.set	B64_CR3, 32
+	.set	B64_CR4, 40
+	.set	B64_WIDE, 48
+	.set	B64_EFER, 56
+	.set	B64_APIC_VERSION, 60
+	.set	B64_CS, 64
+	.set	B64_DS, 66
+	.set	B64_SS, 68
+	.globl	boot64
+boot64:
+	.skip	72
+	/* Null, flat 32-bit code (0x08), flat data (0x10). */
+	.balign	8
+gdt32:
+	.quad	0
+	.quad	0x00cf9b000000ffff
+	.quad	0x00cf93000000ffff
+gdt32_desc:
+	.word	gdt32_desc - gdt32 - 1
+	.long	gdt32, 0		/* the base: 8 bytes in 64-bit mode */
 
 	.section .note.GNU-stack, "", @progbits

@@ -130,13 +130,20 @@ enum boot_protocol {
 /*
  * Where things went, for the runner and for tests.  Every protocol enters
  * in flat 32-bit protected mode, paging off, at entry with eax, ebx and
- * esi as below (the others 0).
+ * esi as below (the others 0), except a bzImage by the 64-bit boot
+ * protocol (cr3 non-zero).
  */
 struct mboot_layout {
 	uint32_t entry;			/* physical */
 	uint32_t info_addr;		/* Multiboot info / hvm_start_info / zero page */
 	enum boot_protocol protocol;
 	uint32_t eax, ebx, esi;		/* entry registers */
+	/*
+	 * Non-zero: enter in 64-bit long mode instead, paging on with CR3 =
+	 * cr3 (an identity map of 0-4 GiB), GDTR = gdt_addr (code selector
+	 * 0x10, data 0x18), RSI = esi.
+	 */
+	uint32_t cr3, gdt_addr;
 	uint32_t header_flags;		/* the kernel's Multiboot header flags */
 	uint32_t kernel_end;		/* one past the highest loaded byte */
 	unsigned int nr_segments;

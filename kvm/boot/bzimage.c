@@ -15,6 +15,7 @@ struct bz {
 	uint32_t kernel_size;		/* the protected-mode part */
 	uint32_t hdr_end;		/* one past the setup header */
 	uint32_t initrd_addr;
+	bool entry64;			/* by the 64-bit boot protocol */
 };
 
 bool bzimage_probe(const void *image, size_t size)
@@ -59,6 +60,12 @@ static int check_header(struct boot_img *l, struct bz *bz)
 		return boot_fail(l, -E2BIG, "bzImage kernel of 0x%zx bytes is larger than RAM can be",
 				 l->size - bz->setup_size);
 	bz->kernel_size = (uint32_t)(l->size - bz->setup_size);
+	/* hdr_end covers xloadflags: from 2.10 on it reaches init_size. */
+	bz->entry64 = version >= BZ_XLF_VERSION &&
+		      (boot_rd16(l->img, BZ_XLOADFLAGS) & BZ_XLF_KERNEL_64);
+	if (bz->entry64 && bz->kernel_size <= BZ_ENTRY64_OFFSET)
+		return boot_fail(l, -ENOEXEC, "bzImage has XLF_KERNEL_64 but its kernel of 0x%x bytes ends before the 64-bit entry at +0x%x",
+				 bz->kernel_size, BZ_ENTRY64_OFFSET);
 	return 0;
 }
 
@@ -151,11 +158,47 @@ static int check_fit(struct boot_img *l, const struct mboot_params *p, uint64_t 
 	return 0;
 }
 
+/*
+ * The 64-bit entry's GDT and its identity map of 0-4 GiB: PML4[0] ->
+ * PDPT, PDPT[0..3] -> the 4 PDs, each PD entry a 2 MiB page.  The
+ * descriptors are the flat ones the boot protocol names (base 0, limit
+ * 4 GiB, present, DPL 0, accessed): __BOOT_CS execute/read with L = 1,
+ * __BOOT_DS read/write.
+ */
+static void write_tables(uint8_t *ram)
+{
+	memset(ram + BZ_GDT, 0, BZ_TABLES_END - BZ_GDT);
+	boot_wr64(ram, BZ_GDT + BZ_BOOT_CS, 0x00af9b000000ffffULL);
+	boot_wr64(ram, BZ_GDT + BZ_BOOT_DS, 0x00cf93000000ffffULL);
+	boot_wr64(ram, BZ_PML4, BZ_PDPT | BZ_PTE_P | BZ_PTE_RW);
+	for (uint64_t i = 0; i < 4; i++)
+		boot_wr64(ram, BZ_PDPT + 8 * i, (BZ_PD + 0x1000 * i) | BZ_PTE_P | BZ_PTE_RW);
+	for (uint64_t i = 0; i < 4 * 512; i++)
+		boot_wr64(ram, BZ_PD + 8 * i, (i << 21) | BZ_PTE_P | BZ_PTE_RW | BZ_PTE_PS);
+}
+
+/* The memory map, with the 64-bit entry's tables cut out of low RAM as reserved. */
+static unsigned int e820_map(uint64_t ram_size, bool entry64,
+			     struct boot_mmap map[MBOOT_MMAP_MAX_ENTRIES + 2])
+{
+	unsigned int nr = boot_memory_map(ram_size, map);
+
+	if (!entry64)
+		return nr;
+	/* map[0] is low RAM from 0: split it around [BZ_GDT, BZ_TABLES_END). */
+	memmove(map + 3, map + 1, (nr - 1) * sizeof(map[0]));
+	map[0] = (struct boot_mmap){ 0, BZ_GDT, MBOOT_MMAP_AVAILABLE };
+	map[1] = (struct boot_mmap){ BZ_GDT, BZ_TABLES_END - BZ_GDT, MBOOT_MMAP_RESERVED };
+	map[2] = (struct boot_mmap){ BZ_TABLES_END, MBOOT_LOW_MEM_END - BZ_TABLES_END,
+				     MBOOT_MMAP_AVAILABLE };
+	return nr + 2;
+}
+
 static void write_zero_page(uint8_t *ram, const struct boot_img *l, const struct mboot_params *p,
 			    uint64_t ram_size, const struct bz *bz)
 {
-	struct boot_mmap map[MBOOT_MMAP_MAX_ENTRIES];
-	unsigned int nr = boot_memory_map(ram_size, map);
+	struct boot_mmap map[MBOOT_MMAP_MAX_ENTRIES + 2];
+	unsigned int nr = e820_map(ram_size, bz->entry64, map);
 	uint8_t *zp = ram + BZ_ZERO_PAGE;
 	size_t len = p->cmdline ? strlen(p->cmdline) : 0;
 
@@ -219,6 +262,12 @@ int bzimage_load(const struct mboot_params *p, void *ram, uint64_t ram_size,
 	memset(&lay, 0, sizeof(lay));
 	lay.protocol = BOOT_BZIMAGE;
 	lay.entry = BZ_KERNEL_ADDR;
+	if (bz.entry64) {
+		write_tables(r);
+		lay.entry = BZ_KERNEL_ADDR + BZ_ENTRY64_OFFSET;
+		lay.cr3 = BZ_PML4;
+		lay.gdt_addr = BZ_GDT;
+	}
 	lay.info_addr = BZ_ZERO_PAGE;
 	lay.esi = BZ_ZERO_PAGE;
 	lay.nr_segments = 1;

@@ -215,9 +215,93 @@ TEST(bzimage_bad_images)
 	expect_bad(IMG_SIZE, NULL, 2, -E2BIG, "one initrd");
 
 	img_default();
+	w16(img, 0x236, 0x1);		/* XLF_KERNEL_64, entry past the kernel */
+	expect_bad(SETUP_SIZE + 0x200, NULL, 0, -ENOEXEC, "ends before the 64-bit entry at +0x200");
+
+	img_default();
 	w32(img, 0x22c, 0x4fffff);	/* initrd_addr_max inside the kernel's room */
 	expect_bad(IMG_SIZE, NULL, 1, -E2BIG,
 		   "initrd (7 bytes) does not fit between the kernel (up to 0x500000) and initrd_addr_max 0x4fffff");
+}
+
+/* XLF_KERNEL_64 from protocol 2.12: the 64-bit entry, its tables and GDT. */
+TEST(bzimage_64bit_entry)
+{
+	static const uint64_t map[][3] = {
+		{ 0, 0x1000, 1 }, { 0x1000, 0x7000, 2 }, { 0x8000, 0x98000, 1 },
+		{ 0xa0000, 0x60000, 2 }, { 0x100000, RAM_SIZE - 0x100000, 1 },
+		{ 0xfee00000, 0x1000, 2 },
+	};
+	uint8_t *ram = ram_new(), *zp = ram + BZ_ZERO_PAGE;
+	struct mboot_layout lay;
+	uint64_t pdpt, pd;
+	char why[200];
+
+	img_default();
+	w16(img, 0x236, 0x1);		/* xloadflags: XLF_KERNEL_64 */
+	ASSERT_OK(load(ram, IMG_SIZE, "console=ttyS0", 1, &lay, why));
+	ASSERT_EQ(lay.entry, 0x100200);
+	ASSERT_EQ(lay.esi, BZ_ZERO_PAGE);
+	ASSERT(lay.cr3 && lay.cr3 % 4096 == 0);
+	ASSERT(lay.gdt_addr && lay.gdt_addr % 8 == 0);
+	ASSERT(!memcmp(ram + 0x100000, img + SETUP_SIZE, KERNEL_SIZE));
+
+	/* __BOOT_CS: 64-bit code (L = 1, D = 0), __BOOT_DS: flat read/write data. */
+	ASSERT_EQ(r64(ram, lay.gdt_addr), 0);
+	ASSERT_EQ(r64(ram, lay.gdt_addr + 0x10), 0x00af9b000000ffffULL);
+	ASSERT_EQ(r64(ram, lay.gdt_addr + 0x18), 0x00cf93000000ffffULL);
+
+	/* Walk the identity map for a few addresses up to the top of 4 GiB. */
+	static const uint64_t probe[] = { 0, 0x100200, BZ_ZERO_PAGE, 0x3fffffff, 0x40000000,
+					  0xfee00000, 0xffffffff };
+	for (unsigned int i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
+		uint64_t va = probe[i];
+
+		ASSERT_EQ(r64(ram, lay.cr3) & 0xfff, 0x3);	/* PML4[0]: P, RW */
+		pdpt = r64(ram, lay.cr3) & ~0xfffULL;
+		ASSERT(pdpt < 0x100000);
+		ASSERT_EQ(r64(ram, pdpt + 8 * (va >> 30)) & 0xfff, 0x3);
+		pd = r64(ram, pdpt + 8 * (va >> 30)) & ~0xfffULL;
+		ASSERT(pd < 0x100000);
+		/* A 2 MiB page (PS), present, writable, mapping va's own 2 MiB. */
+		ASSERT_EQ(r64(ram, pd + 8 * ((va >> 21) & 511)), (va & ~0x1fffffULL) | 0x83);
+	}
+	/* Nothing past the first 4 GiB: PML4[1..] and PDPT[4..] empty. */
+	ASSERT_EQ(r64(ram, lay.cr3 + 8), 0);
+	ASSERT_EQ(r64(ram, pdpt + 8 * 4), 0);
+
+	/* The tables lie in the e820's reserved range, off the zero page and command line. */
+	ASSERT_EQ(zp[0x1e8], 6);
+	for (unsigned int i = 0; i < 6; i++) {
+		ASSERT_EQ(r64(zp, 0x2d0 + 20 * i), map[i][0]);
+		ASSERT_EQ(r64(zp, 0x2d0 + 20 * i + 8), map[i][1]);
+		ASSERT_EQ(r32(zp, 0x2d0 + 20 * i + 16), map[i][2]);
+	}
+	ASSERT(lay.gdt_addr >= 0x1000 && lay.cr3 < 0x8000 && pd + 0x1000 <= 0x8000);
+	ASSERT(r32(zp, 0x228) >= 0x8000);
+	ASSERT(!memcmp(zp + 0x202, "HdrS", 4));
+	ASSERT_EQ(r32(zp, 0x1fe) & 0xffff, 0xaa55);
+	ASSERT(!strcmp((char *)ram + r32(zp, 0x228), "console=ttyS0"));
+	free(ram);
+}
+
+/* XLF_KERNEL_64 in a header before 2.12 is not xloadflags: the 32-bit entry. */
+TEST(bzimage_xloadflags_need_protocol_2_12)
+{
+	uint8_t *ram = ram_new();
+	struct mboot_layout lay;
+	char why[200];
+
+	img_default();
+	w16(img, 0x236, 0x1);
+	w16(img, 0x206, 0x020b);
+	ASSERT_OK(load(ram, IMG_SIZE, NULL, 0, &lay, why));
+	ASSERT_EQ(lay.entry, 0x100000);
+	ASSERT_EQ(lay.cr3, 0);
+	ASSERT_EQ(ram[BZ_ZERO_PAGE + 0x1e8], 4);
+	/* Not written: the low pages keep what the caller had there. */
+	ASSERT_EQ(ram[0x2000], 0xcc);
+	free(ram);
 }
 
 TEST(bzimage_old_protocol_without_2_10_fields)
