@@ -65,9 +65,11 @@ void cmd_run_usage(FILE *f)
 	      "\n"
 	      "  -c CPUS           vCPUs, 1..64 (default 1); vCPU i has APIC ID i\n"
 	      "  --irqchip=avic    the userspace APIC on the AVIC model (the default)\n"
-	      "  --irqchip=kernel  KVM's own in-kernel irqchip (KVM_CREATE_IRQCHIP), to\n"
+	      "  --irqchip=kernel  KVM's own local APICs (KVM_CAP_SPLIT_IRQCHIP), to\n"
 	      "                    compare: APIC accesses and HLT stay in the kernel, so\n"
-	      "                    the APIC sections of --stats and --json say \"in-kernel\"\n"
+	      "                    the APIC sections of --stats and --json say \"in-kernel\";\n"
+	      "                    the I/O APIC, the PICs and the devices are vintc's\n"
+	      "                    under both\n"
 	      "  -m MiB            guest RAM from physical 0, 2..4096 (default 512)\n"
 	      "  --append CMDLINE  the arguments: the info block's command line is\n"
 	      "                    \"IMAGE CMDLINE\" (\"IMAGE \" without --append)\n"
@@ -384,7 +386,8 @@ static void run_stats(const struct vkvm_result *r)
 			fprintf(stderr, " %s %" PRIu64, name ? name : "?", r->exits[i]);
 	}
 	if (r->irqchip == VKVM_IRQCHIP_KERNEL) {
-		fprintf(stderr, "\nvintc: run: APIC: in-kernel (KVM_CREATE_IRQCHIP): no accesses, IPIs or wake-ups seen here\n");
+		fprintf(stderr, "\nvintc: run: APIC: in-kernel (KVM's LAPIC, split irqchip): "
+			"no accesses, IPIs or wake-ups seen here\n");
 		return;
 	}
 	fprintf(stderr, "\nvintc: run: APIC reads:");
