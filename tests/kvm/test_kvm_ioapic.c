@@ -108,6 +108,8 @@ TEST(kvm_ioapic_irqchips)
 	ASSERT(rk.exits[KVM_EXIT_MMIO] > 0);
 	ASSERT(rk.exits[KVM_EXIT_IOAPIC_EOI] > 0);
 	ASSERT_EQ(ra.exits[KVM_EXIT_IOAPIC_EOI], 0);
+	/* By that name in --json and --stats. */
+	ASSERT(!strcmp(vkvm_exit_name(KVM_EXIT_IOAPIC_EOI), "IOAPIC_EOI"));
 	free(pa);
 	free(pk);
 	free(oa);
