@@ -117,6 +117,7 @@ static void ioapic_write_rte(struct ioapic *io, uint32_t pin, bool high, uint32_
 {
 	uint64_t e = io->rte[pin];
 	uint64_t ro = e & (IOAPIC_RTE_DELIVS | IOAPIC_RTE_REMOTE_IRR);
+	bool changed;
 
 	if (high)
 		e = (e & 0xFFFFFFFFULL) | (uint64_t)val << 32;
@@ -126,7 +127,10 @@ static void ioapic_write_rte(struct ioapic *io, uint32_t pin, bool high, uint32_
 	/* Edge-triggered entries hold no Remote IRR: rewriting one as edge ends it. */
 	if (!rte_level(e))
 		e &= ~IOAPIC_RTE_REMOTE_IRR;
+	changed = (e ^ io->rte[pin]) & IOAPIC_RTE_MSG;
 	io->rte[pin] = e;
+	if (changed && io->msg_changed)
+		io->msg_changed(io->opaque, pin);
 	/*
 	 * An unmasked level entry whose line is up sends now: a level
 	 * asserted while masked is delivered on unmask.  A masked edge was

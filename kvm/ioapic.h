@@ -78,6 +78,9 @@
 #define IOAPIC_RTE_WRITABLE	(IOAPIC_RTE_VECTOR | IOAPIC_RTE_DELMOD | IOAPIC_RTE_DESTMOD | \
 				 IOAPIC_RTE_INTPOL | IOAPIC_RTE_TRIGGER | IOAPIC_RTE_MASK | \
 				 IOAPIC_RTE_DEST)
+/* The fields that make the entry's message (ioapic_msg): not the mask. */
+#define IOAPIC_RTE_MSG		(IOAPIC_RTE_VECTOR | IOAPIC_RTE_DELMOD | IOAPIC_RTE_DESTMOD | \
+				 IOAPIC_RTE_TRIGGER | IOAPIC_RTE_DEST)
 
 /* Delivery modes (bits 10:8); the local APIC's encoding, plus ExtINT. */
 #define IOAPIC_DM_FIXED		0
@@ -95,6 +98,13 @@
  */
 typedef int (*ioapic_send_fn)(void *opaque, uint32_t pin, const struct vlapic_icr *msg);
 
+/*
+ * Entry `pin` now makes another message (a field of IOAPIC_RTE_MSG
+ * changed): called after the write, before the entry sends anything with
+ * it, with the same opaque as send.
+ */
+typedef void (*ioapic_msg_changed_fn)(void *opaque, uint32_t pin);
+
 struct ioapic_stats {
 	uint64_t sent;		/* messages sent */
 	uint64_t accepted;	/* local APICs that accepted them */
@@ -109,6 +119,7 @@ struct ioapic {
 	uint32_t lines;			/* asserted inputs, a bit per pin */
 	uint64_t rte[IOAPIC_NR_PINS];
 	ioapic_send_fn send;
+	ioapic_msg_changed_fn msg_changed;	/* NULL unless set after init */
 	void *opaque;
 	struct ioapic_stats st;
 };

@@ -8,10 +8,10 @@
  *
  * Under --irqchip=kernel the local APICs are KVM's (split irqchip), which
  * report the EOI of a level-triggered vector only for the vectors KVM's
- * MSI routes for GSIs 0-23 name: after every register write that changed
- * a redirection entry's message, the routes follow (vkvm_irq_set_routes),
- * before the write returns to the guest and so before the entry can send
- * a message whose EOI would need them.
+ * MSI routes for GSIs 0-23 name: when a write changes a redirection
+ * entry's message, the routes follow (vkvm_irq_set_routes) before the
+ * entry sends anything with it (an unmasked level line sends at once),
+ * so no vCPU can take that message and EOI it before KVM knows.
  *
  * Lock order: the I/O APIC's lock, then whatever a delivery takes (the
  * model's avic_deliver: atomics, a futex wake, a signal; or KVM's
@@ -26,33 +26,22 @@
 #include "ioapic.h"
 #include "irq.h"
 
-/* What of an entry makes its message (kvm/irq.c's MSI route): not the mask. */
-#define IOAPIC_RTE_ROUTED	(IOAPIC_RTE_VECTOR | IOAPIC_RTE_DELMOD | IOAPIC_RTE_DESTMOD | \
-				 IOAPIC_RTE_TRIGGER | IOAPIC_RTE_DEST)
-
 struct ioapic_dev {
 	struct vkvm *v;
 	pthread_mutex_t lock;
 	struct ioapic chip;
-	uint64_t routed[IOAPIC_NR_PINS];	/* the entries the routes have */
 };
 
-/* The routes follow the entries, if an entry's message changed.  Locked. */
-static void ioapic_dev_update_routes(struct ioapic_dev *d)
+/* An entry's message changed: every pin's message to the routes.  Locked. */
+static void ioapic_dev_msg_changed(void *opaque, uint32_t pin)
 {
+	struct ioapic_dev *d = opaque;
 	struct vlapic_icr msgs[IOAPIC_NR_PINS];
-	bool changed = false;
 	int ret;
 
-	for (uint32_t pin = 0; pin < IOAPIC_NR_PINS; pin++) {
-		uint64_t e = d->chip.rte[pin] & IOAPIC_RTE_ROUTED;
-
-		changed |= e != d->routed[pin];
-		d->routed[pin] = e;
-		msgs[pin] = ioapic_msg(&d->chip, pin);
-	}
-	if (!changed)
-		return;
+	(void)pin;
+	for (uint32_t i = 0; i < IOAPIC_NR_PINS; i++)
+		msgs[i] = ioapic_msg(&d->chip, i);
 	ret = vkvm_irq_set_routes(d->v, msgs, IOAPIC_NR_PINS);
 	if (ret)
 		vkvm_fail(d->v, -ret, "KVM_SET_GSI_ROUTING");
@@ -74,8 +63,6 @@ static enum vkvm_io_ret ioapic_dev_io(void *opaque, struct vkvm_cpu *c, uint64_t
 	(void)c;
 	pthread_mutex_lock(&d->lock);
 	ioapic_mmio(&d->chip, off, write, data, size);
-	if (write)
-		ioapic_dev_update_routes(d);
 	pthread_mutex_unlock(&d->lock);
 	return VKVM_IO_DONE;
 }
@@ -115,6 +102,7 @@ static int ioapic_dev_create(struct vkvm *v, void **state, char *why, size_t why
 	d->v = v;
 	pthread_mutex_init(&d->lock, NULL);
 	ioapic_init(&d->chip, ioapic_dev_send, d);
+	d->chip.msg_changed = ioapic_dev_msg_changed;
 	ret = vkvm_bus_register(&v->bus, VKVM_MMIO, IOAPIC_BASE, IOAPIC_MMIO_SIZE,
 				VKVM_BUS_ALL_CPUS, ioapic_dev_io, d, "ioapic");
 	if (ret) {

@@ -374,6 +374,57 @@ TEST(ioapic_non_eoi_modes_hold_no_remote_irr)
 	ASSERT_EQ(io.st.sent, 1);
 }
 
+/* msg_changed: how often, for which pin, and how many messages were out by then. */
+struct change_log {
+	struct bus_log *bus;
+	int n, pin, sent_before;
+};
+
+static void log_changed(void *opaque, uint32_t pin)
+{
+	struct change_log *c = opaque;
+
+	c->n++;
+	c->pin = (int)pin;
+	c->sent_before = c->bus->n;
+}
+
+static int log_send_via(void *opaque, uint32_t pin, const struct vlapic_icr *msg)
+{
+	return log_send(((struct change_log *)opaque)->bus, pin, msg);
+}
+
+/*
+ * The hook that keeps KVM's EOI routes: on a change of the message only
+ * (not the mask or polarity), and before a message the same write sends.
+ */
+TEST(ioapic_msg_changed_before_it_sends)
+{
+	static struct ioapic io;
+	struct bus_log b;
+	struct change_log c = { .bus = &b };
+
+	io_init(&io, &b);
+	ioapic_init(&io, log_send_via, &c);
+	io.msg_changed = log_changed;
+	ioapic_set_line(&io, 4, true);
+	/* From masked to level 0x41 with the line up: the hook, then the send. */
+	rte_write(&io, 4, LEVEL | 0x41);
+	ASSERT_EQ(c.n, 1);
+	ASSERT_EQ(c.pin, 4);
+	ASSERT_EQ(c.sent_before, 0);
+	ASSERT_EQ(b.n, 1);
+	/* Mask and polarity are not the message. */
+	rte_write(&io, 4, LEVEL | MASKED | IOAPIC_RTE_INTPOL | 0x41);
+	ASSERT_EQ(c.n, 1);
+	/* The destination is (the high dword alone). */
+	reg_write(&io, IOAPIC_REG_REDTBL + 2 * 4 + 1, 0x02000000);
+	ASSERT_EQ(c.n, 2);
+	/* Rewritten as it is: nothing. */
+	reg_write(&io, IOAPIC_REG_REDTBL + 2 * 4 + 1, 0x02000000);
+	ASSERT_EQ(c.n, 2);
+}
+
 /* What KVM's routes mirror: the entry's message, masked or not. */
 TEST(ioapic_msg_mirrors_entry_masked_or_not)
 {
