@@ -2,18 +2,18 @@
 /*
  * usermode: a 64-bit guest's user mode, as Linux's init needs it.  AP 1
  * enters long mode, then ring 3 by IRETQ (Linux's GDT layout, pages with
- * U/S set), comes back to ring 0 by SYSCALL, returns by IRETQ, takes a
- * #UD from ring 3 (UD2) on the TSS's RSP0 stack, goes back to ring 3, and
- * makes a second SYSCALL whose handler returns by SYSRETQ, as Linux's
- * does.  Any other exception is recorded (vector, error code, CR2, RIP)
- * and ends AP 1's part.  The BSP stays in 32-bit mode and reports.  Needs
- * 2 CPUs; with one it prints SKIP.
+ * U/S set), takes a #UD from ring 3 (UD2) into ring 0 on the TSS's RSP0
+ * stack, goes back to ring 3 by IRETQ and makes a SYSCALL.  Each side
+ * notes the CS it runs with.  Other exceptions are recorded (vector,
+ * error code, CR2, RIP).  The BSP stays in 32-bit mode and reports.
+ * Needs 2 CPUs; with one it prints SKIP.
  *
- * The SYSRETQ is a probe, not a check: its line is INFO, "sysretq ok" or
- * "sysretq #gp" (kvm-pvm raises #GP(0) on it under either irqchip, from
- * CPL 0 with a canonical RCX, where the SDM has no fault).  Linux returns
- * from init's first system call by SYSRETQ, so tests/linux/ skips the
- * user-mode milestones on a host where this guest says #gp under both.
+ * SYSCALL and SYSRETQ are probes, not checks: INFO lines.  The SDM has
+ * SYSCALL load CS from STAR[47:32] at CPL 0; kvm-pvm, under either
+ * irqchip, jumps to LSTAR with CS still 0x33, in ring 3 ("syscall stays
+ * in ring 3").  Linux's init dies of that at its first system call (a
+ * user-mode page fault at entry_SYSCALL_64), so tests/linux/ skips the
+ * user-mode milestones on a host where this guest says so under both.
  */
 #include "guest.h"
 
@@ -65,7 +65,8 @@ uint8_t um_kstack[4096] __attribute__((aligned(16)));
 uint8_t um_ustack[4096] __attribute__((aligned(16)));
 
 /* What AP 1 reached; written by its 64-bit code, RIP-relative. */
-volatile uint32_t um_long, um_ring3, um_syscall, um_sysret, um_ud, um_cs3, um_sysretq_ok;
+volatile uint32_t um_cs_kernel, um_cs_user, um_cs_ud, um_cs_ud_frame, um_cs_syscall;
+volatile uint32_t um_long, um_syscall, um_ud, um_sysretq_ok;
 volatile uint64_t um_vector = ~0ULL, um_error, um_cr2, um_rip, um_fault_rip, um_syscall_rcx;
 
 /*
@@ -101,6 +102,9 @@ __asm__(".text\n"
 	"	lidt	um_idt_desc(%rip)\n"
 	"	movw	$0x40, %ax\n"
 	"	ltr	%ax\n"
+	"	movw	%cs, %ax\n"
+	"	movzwl	%ax, %eax\n"
+	"	movl	%eax, um_cs_kernel(%rip)\n"
 	"	movl	$1, um_long(%rip)\n"
 	/* IRETQ frame: SS, RSP, RFLAGS (IF = 0), CS, RIP. */
 	"	pushq	$0x2b\n"
@@ -112,40 +116,26 @@ __asm__(".text\n"
 	"	pushq	%rax\n"
 	"	iretq\n"
 	"um_user:\n"					/* ring 3 */
-	"	movl	$1, um_ring3(%rip)\n"
 	"	movw	%cs, %ax\n"
 	"	movzwl	%ax, %eax\n"
-	"	movl	%eax, um_cs3(%rip)\n"
-	"	syscall\n"
-	"um_after_syscall:\n"
-	"	movl	$1, um_sysret(%rip)\n"
+	"	movl	%eax, um_cs_user(%rip)\n"
 	"	ud2\n"
 	"um_user2:\n"					/* ring 3 again, after the #UD */
 	"	syscall\n"
+	"um_after_syscall:\n"
 	"	movl	$1, um_sysretq_ok(%rip)\n"
 	"1:	pause\n"
 	"	jmp	1b\n"
 	/*
-	 * SYSCALL lands here.  The first returns by IRETQ, as any kernel
-	 * may; the second by SYSRETQ, which is what Linux uses.
+	 * #UD from ring 3: the CPU's CS and the frame's, then back to ring
+	 * 3 at um_user2 by IRETQ.
 	 */
-	"um_syscall_entry:\n"				/* ring 0, user RSP still loaded */
-	"	cmpl	$0, um_ud(%rip)\n"
-	"	jne	um_sysretq\n"
-	"	movq	%rcx, um_syscall_rcx(%rip)\n"
-	"	movl	$1, um_syscall(%rip)\n"
-	"	movq	%rsp, %rax\n"
-	"	leaq	um_kstack+4096(%rip), %rsp\n"
-	"	pushq	$0x2b\n"
-	"	pushq	%rax\n"
-	"	pushq	%r11\n"
-	"	pushq	$0x33\n"
-	"	pushq	%rcx\n"
-	"	iretq\n"
-	"um_sysretq:\n"
-	"	sysretq\n"
-	/* #UD from ring 3: noted, then back to ring 3 at um_user2. */
 	"um_ud_entry:\n"
+	"	movw	%cs, %ax\n"
+	"	movzwl	%ax, %eax\n"
+	"	movl	%eax, um_cs_ud(%rip)\n"
+	"	movq	8(%rsp), %rax\n"
+	"	movl	%eax, um_cs_ud_frame(%rip)\n"
 	"	movq	(%rsp), %rax\n"
 	"	movq	%rax, um_rip(%rip)\n"
 	"	movl	$1, um_ud(%rip)\n"
@@ -158,6 +148,22 @@ __asm__(".text\n"
 	"	leaq	um_user2(%rip), %rax\n"
 	"	pushq	%rax\n"
 	"	iretq\n"
+	/*
+	 * SYSCALL: the SDM loads CS from STAR[47:32], CPL 0.  Only then is
+	 * SYSRETQ tried; a handler still in ring 3 stops here.
+	 */
+	"um_syscall_entry:\n"
+	"	movq	%rcx, um_syscall_rcx(%rip)\n"
+	"	movw	%cs, %ax\n"
+	"	movzwl	%ax, %eax\n"
+	"	movl	%eax, um_cs_syscall(%rip)\n"
+	"	movl	$1, um_syscall(%rip)\n"
+	"	cmpl	$0x10, %eax\n"
+	"	jne	3f\n"
+	"um_sysretq:\n"
+	"	sysretq\n"
+	"3:	pause\n"
+	"	jmp	3b\n"
 	"um_fault_err:\n"				/* vector in RAX, error code on the stack */
 	"	movq	%rax, um_vector(%rip)\n"
 	"	popq	%rax\n"
@@ -176,7 +182,7 @@ __asm__(".text\n"
 	"	jmp	um_fault_err\n"
 	".code32\n");
 extern const char um_syscall_entry[], um_ud_entry[], um_gp_entry[], um_pf_entry[], um_sysretq[];
-extern const char um_user[], um_after_syscall[];
+extern const char um_user[], um_after_syscall[], um_user2[];
 void um_enter(uint32_t cr3) __attribute__((noreturn));
 
 static void idt64_gate(unsigned int vec, const void *handler)
@@ -249,15 +255,24 @@ int main(uint32_t magic, uint32_t info)
 	cpu_init();
 	usermode_tables();
 	smp_start_aps(TRAMPOLINE, ap_main);
-	report(wait_for(&um_long, WAIT_TSC), "usermode ap 1 in long mode", um_long);
+	report(wait_for(&um_long, WAIT_TSC) && um_cs_kernel == SEL_KCODE, "usermode ap 1 in long mode",
+	       um_cs_kernel);
 	wait_for(&um_ud, WAIT_TSC);
-	report(um_ring3 && um_cs3 == (SEL_UCODE | 3), "usermode ring 3 by iretq", um_cs3);
-	report(um_syscall && um_syscall_rcx == (uint32_t)um_after_syscall, "usermode syscall to ring 0",
-	       (uint32_t)um_syscall_rcx);
-	report(um_sysret, "usermode back to ring 3 by iretq", um_sysret);
-	report(um_ud && um_rip > (uint32_t)um_user, "usermode #ud from ring 3 on the tss stack",
-	       (uint32_t)um_rip);
-	/* The SYSRETQ probe: flag or fault, whichever comes. */
+	report(um_cs_user == (SEL_UCODE | 3), "usermode ring 3 by iretq", um_cs_user);
+	report(um_ud && um_rip > (uint32_t)um_user && um_cs_ud_frame == (SEL_UCODE | 3),
+	       "usermode #ud from ring 3 saves ring 3's cs", um_cs_ud_frame);
+	report(um_cs_ud == SEL_KCODE, "usermode #ud handler runs in ring 0", um_cs_ud);
+	/* The probes: SYSCALL, then SYSRETQ; flag or fault, whichever comes. */
+	wait_for(&um_syscall, WAIT_TSC);
+	if (!um_syscall || um_syscall_rcx != (uint32_t)um_after_syscall)
+		return report(0, "usermode syscall reaches lstar", (uint32_t)um_syscall_rcx);
+	if (um_cs_syscall != SEL_KCODE) {
+		puts("INFO usermode syscall stays in ring 3: cs ");
+		put_hex(um_cs_syscall);
+		puts("\n");
+		return 0;
+	}
+	puts("INFO usermode syscall ok\n");
 	{
 		uint64_t end = rdtsc() + WAIT_TSC;
 
@@ -266,23 +281,12 @@ int main(uint32_t magic, uint32_t info)
 	}
 	if (um_sysretq_ok) {
 		puts("INFO usermode sysretq ok\n");
-	} else if (um_vector == 13 && um_fault_rip == (uint32_t)um_sysretq) {
-		puts("INFO usermode sysretq #gp error ");
+	} else {
+		puts("INFO usermode sysretq fault: vector ");
+		put_hex((uint32_t)um_vector);
+		puts(" error ");
 		put_hex((uint32_t)um_error);
 		puts("\n");
-	} else {
-		puts("FAIL usermode sysretq: vector ");
-		put_hex((uint32_t)um_vector);
-		puts(" rip ");
-		put_hex((uint32_t)um_fault_rip);
-		puts(" cr2 ");
-		put_hex((uint32_t)um_cr2);
-		puts("\n");
-		return 1;
-	}
-	if (um_vector != ~0ULL && um_vector != 13) {
-		report(0, "usermode no other exception", (uint32_t)um_vector);
-		return 1;
 	}
 	return 0;
 }

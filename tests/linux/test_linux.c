@@ -9,8 +9,8 @@
  * interrupts that got it there (IPIs between CPUs, timer interrupts).
  * linux_user_* needs /init's: its marker, nproc equal to the vCPUs, the
  * pingpong workload's figure and an ACPI poweroff that ends vintc with
- * status 0.  Where the host cannot run Linux's user mode (kvm-pvm raises
- * #GP on SYSRETQ under both irqchips, as guests/usermode.c shows), and
+ * status 0.  Where the host cannot run Linux's user mode (kvm-pvm leaves
+ * SYSCALL in ring 3 under both irqchips, as guests/usermode.c shows), and
  * only then, linux_user_* is a SKIP saying so, never a pass.
  */
 #include <fcntl.h>
@@ -63,29 +63,29 @@ static void check_kernel(const char *image, unsigned int cpus, const char *chip)
 }
 
 /*
- * Why this host cannot run Linux's user mode, or NULL if it can: Linux
- * returns from a system call by SYSRETQ, and guests/usermode.c probes
- * whether the host's KVM runs one.  Only an answer that is the same under
- * both irqchips is the host's.
+ * Why this host cannot run Linux's user mode, or NULL if it can:
+ * guests/usermode.c probes whether the host's KVM takes a SYSCALL into
+ * ring 0.  Only an answer that is the same under both irqchips is the
+ * host's.
  */
 static const char *host_user_mode_limit(void)
 {
 	static char why[256];
 	enum vkvm_irqchip chips[2] = { VKVM_IRQCHIP_AVIC, VKVM_IRQCHIP_KERNEL };
-	bool gp[2];
+	bool stuck[2];
 
 	for (int i = 0; i < 2; i++) {
 		struct vkvm_result r;
 		char *out = lib_run_chip("usermode", NULL, 30, 2, chips[i], &r);
 
-		gp[i] = strstr(out, "INFO usermode sysretq #gp") != NULL;
+		stuck[i] = strstr(out, "INFO usermode syscall stays in ring 3") != NULL;
 		free(out);
 	}
-	if (!gp[0] || !gp[1])
+	if (!stuck[0] || !stuck[1])
 		return NULL;
 	snprintf(why, sizeof(why),
-		 "this host's KVM raises #GP on SYSRETQ under both irqchips (guests/usermode.c), "
-		 "so init dies at its first system call");
+		 "this host's KVM leaves SYSCALL in ring 3 (CS 0x33 at LSTAR) under both irqchips "
+		 "(guests/usermode.c), so init dies at its first system call");
 	return why;
 }
 
@@ -97,7 +97,7 @@ static void check_user(const char *image, unsigned int cpus, const char *chip)
 
 	NEED(b, LINUX_RUN_INIT);
 	if (b->at[LINUX_USERSPACE] < 0 && (limit = host_user_mode_limit()))
-		test_skip("%s: '%s'", limit, linux_line(b, "Kernel panic"));
+		test_skip("%s: '%s'", limit, linux_line(b, "RIP: 0033:"));
 	NEED(b, LINUX_USERSPACE);
 	NEED(b, LINUX_NPROC);
 	snprintf(want, sizeof(want), "vintc-init: nproc %u", cpus);
