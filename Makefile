@@ -192,9 +192,10 @@ $(LINUX_DIR)/initrd.gz: tools/linux.sh $(wildcard guests/linux/*) $(MKINITRAMFS)
 linux: $(LINUX_DIR)/initrd.gz
 
 check-linux: deps
-	$(Q)$(MAKE) --no-print-directory $(TESTS) $(CLI) $(LINUX_DIR)/initrd.gz
+	$(Q)$(MAKE) --no-print-directory $(TESTS) $(CLI) $(GUESTS) $(LINUX_DIR)/initrd.gz
 	$(Q)VINTC_BIN=$(abspath $(CLI)) VINTC_LINUX=$(abspath $(LINUX_DIR)) \
-		VINTC_TOOLS=$(abspath $(BUILD)/tools) VINTC_TEST_TIMEOUT=$(LINUX_TIMEOUT) $(TESTS) linux_
+		VINTC_GUESTS=$(abspath $(BUILD)/guests) VINTC_TOOLS=$(abspath $(BUILD)/tools) \
+		VINTC_TEST_TIMEOUT=$(LINUX_TIMEOUT) $(TESTS) linux_
 
 # The layering rule (tools/check_layers.sh) over the library's and the
 # CLI's objects and sources: no upward reference, no other folder's private
