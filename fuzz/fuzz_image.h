@@ -56,7 +56,8 @@ static inline uint64_t fuzz_check_segments(const struct mboot_params *p,
 		uint64_t s_end = (uint64_t)s->paddr + s->memsz;
 
 		CHECK(s->memsz && s->filesz <= s->memsz, "segment %u sizes", i);
-		CHECK(s_end <= ram_size, "segment %u ends at 0x%llx", i, (unsigned long long)s_end);
+		CHECK(s_end <= ram_size && s_end <= MBOOT_LOW_RAM_END, "segment %u ends at 0x%llx", i,
+		      (unsigned long long)s_end);
 		CHECK((uint64_t)s->offset + s->filesz <= p->image_size, "segment %u file range", i);
 		CHECK(s_end <= MBOOT_AREA_START || s->paddr >= MBOOT_AREA_END,
 		      "segment %u touches the loader area", i);

@@ -8,9 +8,10 @@
  *              (the last one cannot fit the strings area: -E2BIG)
  *   bits 5:3   modules 0..7, cut from the image itself, each with a string
  *   bit 6      module sizes doubled (some will not fit)
- *   bit 7      4 GiB of RAM instead (a sparse mapping; kernels whose
- *              segments add up to more than 64 MiB are skipped), where
- *              32-bit truncation of addresses can show
+ *   bit 7      the most RAM instead, MBOOT_MAX_RAM: 3 GiB below 4 GiB
+ *              (a sparse mapping of it; kernels whose segments add up to
+ *              more than 64 MiB are skipped), the rest from 4 GiB, where
+ *              nothing may be written
  * The image's last byte (it stays part of the image) also picks the
  * image name, argv[0] of the command line: bits 1:0 none, "k.elf", "",
  * 20000 'n's (with the 3000-byte command line that still fits: the
@@ -25,11 +26,12 @@
  *     then zeros up to memsz; the entry inside a segment; kernel_end = the
  *     highest segment end; modules page-aligned, at or above 1 MiB and
  *     kernel_end, in RAM, off the APIC page, holding their bytes; the info
- *     block's flags, memory sizes (mem_upper stops at the APIC page),
- *     command line ("NAME ARGS" with a name), module list and memory map (contiguous, RAM never over
+ *     block's flags, memory sizes (mem_upper stops at 3 GiB at most),
+ *     command line ("NAME ARGS" with a name), module list and memory map
+ *     (contiguous up to the APIC page, then RAM from 4 GiB, RAM never over
  *     the APIC page, all RAM listed) as the header documents; and every RAM
  *     byte outside the segments, modules and loader area unchanged (not
- *     checked with 4 GiB of RAM, whose untouched pages read 0, nor is RAM
+ *     checked with MBOOT_MAX_RAM, whose untouched pages read 0, nor is RAM
  *     after an error there).
  */
 #include <errno.h>
@@ -50,7 +52,7 @@
 #define RAM_MAX		(4U << 20)
 #define FILL		0xA5
 
-static uint8_t *ram, *modbuf, *big_ram;	/* big_ram: MBOOT_MAX_RAM, sparse */
+static uint8_t *ram, *modbuf, *big_ram;	/* big_ram: low RAM of MBOOT_MAX_RAM, sparse */
 static char long_a[3001], long_b[30001], long_n[20001];
 
 
@@ -107,7 +109,7 @@ static void check_success(const struct mboot_params *p, uint8_t *mem, uint64_t r
 	uint32_t flags;
 
 	CHECK(lay->info_addr == MBOOT_INFO_ADDR, "info at 0x%x", lay->info_addr);
-	/* A bss can be larger than the reference (up to 64 MiB in 4 GiB RAM). */
+	/* A bss can be larger than the reference (up to 64 MiB in MBOOT_MAX_RAM). */
 	end = fuzz_check_segments(p, lay, mem, ram_size, zero_ref, RAM_MAX, r, &nr);
 
 	CHECK(lay->nr_mods == p->nr_mods, "%u modules placed of %u", lay->nr_mods, p->nr_mods);
@@ -118,7 +120,7 @@ static void check_success(const struct mboot_params *p, uint8_t *mem, uint64_t r
 		CHECK(!(st & 0xFFF), "module %u at 0x%x not page-aligned", i, st);
 		CHECK(st >= at, "module %u at 0x%x below 0x%llx", i, st, (unsigned long long)at);
 		CHECK(en >= st && en - st == p->mods[i].size, "module %u size", i);
-		CHECK(en <= ram_size, "module %u ends at 0x%x", i, en);
+		CHECK(en <= ram_size && en <= MBOOT_LOW_RAM_END, "module %u ends at 0x%x", i, en);
 		CHECK(en <= MBOOT_APIC_PAGE || st >= MBOOT_APIC_PAGE + MBOOT_APIC_PAGE_SIZE ||
 		      (st == en && st != MBOOT_APIC_PAGE), "module %u (0x%x-0x%x) on the APIC page",
 		      i, st, en);
@@ -136,10 +138,10 @@ static void check_success(const struct mboot_params *p, uint8_t *mem, uint64_t r
 	      "info flags 0x%x", flags);
 	CHECK(!!(flags & MBOOT_INFO_CMDLINE) == (p->cmdline || p->image_name), "CMDLINE flag");
 	CHECK(rd32(info + MBOOT_INFO_MEM_LOWER) == 640, "mem_lower");
-	/* Upper memory: from 1 MiB up to RAM's end or the APIC page, whichever is first. */
+	/* Upper memory: from 1 MiB up to RAM's end or 3 GiB, whichever is first. */
 	CHECK(rd32(info + MBOOT_INFO_MEM_UPPER) ==
-	      ((ram_size < MBOOT_APIC_PAGE ? ram_size : MBOOT_APIC_PAGE) - MBOOT_HIGH_MEM_START) / 1024,
-	      "mem_upper");
+	      ((ram_size < MBOOT_LOW_RAM_END ? ram_size : MBOOT_LOW_RAM_END) -
+	       MBOOT_HIGH_MEM_START) / 1024, "mem_upper");
 	if (p->cmdline || p->image_name) {
 		uint32_t a = rd32(info + MBOOT_INFO_CMDLINE_OFF);
 		const char *args = p->cmdline ? p->cmdline : "";
@@ -175,8 +177,9 @@ static void check_success(const struct mboot_params *p, uint8_t *mem, uint64_t r
 	CHECK(rd32(info + MBOOT_INFO_MMAP_ADDR) == MBOOT_MMAP_ADDR, "mmap_addr");
 	{
 		/*
-		 * Contiguous entries up to the APIC page; RAM (type 1) never
-		 * covers it, and all RAM is described.
+		 * Contiguous entries up to the APIC page, then RAM from 4 GiB;
+		 * RAM (type 1) never covers the APIC page, and all RAM is
+		 * described.
 		 */
 		const uint8_t *e = mem + MBOOT_MMAP_ADDR;
 		uint64_t total = 0, avail = 0;
@@ -185,7 +188,8 @@ static void check_success(const struct mboot_params *p, uint8_t *mem, uint64_t r
 			uint64_t base = rd64(e + 4), len = rd64(e + 12);
 
 			CHECK(rd32(e) == 20, "mmap entry %u size", i);
-			CHECK(i == 3 || base == total, "mmap entry %u base", i);
+			CHECK(i == 3 || base == (i == 4 ? MBOOT_HIGH_RAM_START : total),
+			      "mmap entry %u base", i);
 			if (rd32(e + 20) == MBOOT_MMAP_AVAILABLE) {
 				CHECK(base + len <= MBOOT_APIC_PAGE ||
 				      base >= (uint64_t)MBOOT_APIC_PAGE + MBOOT_APIC_PAGE_SIZE,
@@ -194,8 +198,7 @@ static void check_success(const struct mboot_params *p, uint8_t *mem, uint64_t r
 			}
 			total = base + len;
 		}
-		CHECK(avail + (MBOOT_HIGH_MEM_START - MBOOT_LOW_MEM_END) +
-		      (ram_size > MBOOT_APIC_PAGE ? MBOOT_APIC_PAGE_SIZE : 0) == ram_size,
+		CHECK(avail + (MBOOT_HIGH_MEM_START - MBOOT_LOW_MEM_END) == ram_size,
 		      "mmap RAM 0x%llx of 0x%llx", (unsigned long long)avail,
 		      (unsigned long long)ram_size);
 	}
@@ -242,7 +245,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < RAM_MAX; i++)
 			modbuf[i] = (uint8_t)(i * 7 + 1);
 		memset(ram, FILL, RAM_MAX);
-		big_ram = mmap(NULL, MBOOT_MAX_RAM, PROT_READ | PROT_WRITE,
+		big_ram = mmap(NULL, MBOOT_LOW_RAM_END, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (big_ram == MAP_FAILED)
 			abort();
@@ -308,7 +311,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(!why[0], "reason on success: %s", why);
 	check_success(&p, mem, ram_size, &lay);
 	if (mem == big_ram)
-		madvise(big_ram, MBOOT_MAX_RAM, MADV_DONTNEED);	/* back to zero pages */
+		madvise(big_ram, MBOOT_LOW_RAM_END, MADV_DONTNEED);	/* back to zero pages */
 	else
 		memset(ram, FILL, RAM_MAX);
 	return 0;

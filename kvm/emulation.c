@@ -83,7 +83,7 @@ static unsigned int insn_bytes(struct vkvm_cpu *c, const struct kvm_sregs *s, ui
 		tr.valid = 0;
 	}
 	if (tr.valid) {
-		for (; n < INSN_SHOWN && tr.physical_address + n < c->v->ram_size; n++)
+		for (; n < INSN_SHOWN && vkvm_is_ram(c->v, tr.physical_address + n); n++)
 			out[n] = c->v->ram[tr.physical_address + n];
 		if (n)
 			return n;

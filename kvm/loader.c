@@ -96,7 +96,8 @@ static void write_info(uint8_t *ram, uint64_t ram_size, const struct mboot_param
 	uint32_t flags = MBOOT_INFO_MEM | MBOOT_INFO_MODS | MBOOT_INFO_MMAP |
 			 MBOOT_INFO_LOADER_NAME;
 	uint32_t str = MBOOT_STRINGS_ADDR;
-	uint64_t upper_end = ram_size < MBOOT_APIC_PAGE ? ram_size : MBOOT_APIC_PAGE;
+	/* mem_upper: from 1 MiB up to the first hole, where RAM below 4 GiB ends. */
+	uint64_t upper_end = boot_low_ram(ram_size);
 	struct boot_mmap map[MBOOT_MMAP_MAX_ENTRIES];
 	unsigned int nr = boot_memory_map(ram_size, map);
 

@@ -284,7 +284,7 @@ static void machine_free(struct vkvm *v)
 	vkvm_devices_destroy(v);
 	vkvm_vm_destroy(v);
 	if (v->ram)
-		munmap(v->ram, v->ram_size);
+		munmap(v->ram, vkvm_ram_span(v->ram_size));
 	if (v->lapic_ready)
 		vkvm_lapic_fini(&v->lapic);
 	vkvm_bus_fini(&v->bus);
@@ -298,8 +298,8 @@ static int machine_load(struct vkvm *v, const struct vkvm_opts *o, struct vkvm_t
 {
 	int ret;
 
-	/* NORESERVE: a 4 GiB guest that touches 1 MiB costs 1 MiB. */
-	v->ram = mmap(NULL, v->ram_size, PROT_READ | PROT_WRITE,
+	/* NORESERVE: a 4 GiB guest that touches 1 MiB costs 1 MiB; the hole nothing. */
+	v->ram = mmap(NULL, vkvm_ram_span(v->ram_size), PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (v->ram == MAP_FAILED) {
 		int err = errno;

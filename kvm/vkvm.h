@@ -113,6 +113,30 @@ struct vkvm {
 __attribute__((format(printf, 4, 5)))
 int vkvm_say(char *why, size_t why_size, int err, const char *fmt, ...);
 
+/*
+ * Guest RAM is [0, low) with low at most 3 GiB (MBOOT_LOW_RAM_END), the
+ * rest from 4 GiB, as on a PC.  v->ram maps guest-physical 0 up to RAM's
+ * last byte, hole included (never touched, so it costs nothing), so that
+ * guest address a is always v->ram + a.
+ */
+static inline uint64_t vkvm_ram_low(uint64_t ram_size)
+{
+	return ram_size < MBOOT_LOW_RAM_END ? ram_size : MBOOT_LOW_RAM_END;
+}
+
+static inline uint64_t vkvm_ram_span(uint64_t ram_size)
+{
+	uint64_t low = vkvm_ram_low(ram_size);
+
+	return ram_size == low ? low : MBOOT_HIGH_RAM_START + (ram_size - low);
+}
+
+static inline bool vkvm_is_ram(const struct vkvm *v, uint64_t gpa)
+{
+	return gpa < vkvm_ram_low(v->ram_size) ||
+	       (gpa >= MBOOT_HIGH_RAM_START && gpa < vkvm_ram_span(v->ram_size));
+}
+
 static inline void vkvm_count(uint64_t *c)
 {
 	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);

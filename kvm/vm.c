@@ -3,8 +3,9 @@
  * The VM: /dev/kvm, the VM and its memslots, the vCPUs' file descriptors
  * and kvm_run pages, CPUID, the boot CPU's entry state and an AP's start
  * at its STARTUP vector.  Guest RAM is anonymous memory from
- * guest-physical 0 with a hole at the xAPIC page, so that every access to
- * the page exits (kvm/devices/lapic_window.c answers it).
+ * guest-physical 0 up to 3 GiB at most, the rest from 4 GiB: the hole
+ * holds the I/O APIC and the xAPIC page, so that every access to them
+ * exits (kvm/devices/lapic_window.c answers the xAPIC page).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -338,7 +339,7 @@ int vkvm_vm_write_apic_base(struct vkvm_cpu *c, uint64_t val)
 int vkvm_vm_create(struct vkvm *v, char *why, size_t why_size)
 {
 	struct kvm_cpuid2 *sup, *cpuid;
-	uint64_t low = v->ram_size;
+	uint64_t low = vkvm_ram_low(v->ram_size);
 	int fd, size, ret;
 
 	fd = vkvm_open(why, why_size);
@@ -351,10 +352,10 @@ int vkvm_vm_create(struct vkvm *v, char *why, size_t why_size)
 			   strerror(errno));
 	/*
 	 * VMX without unrestricted guest emulates real mode through a TSS
-	 * KVM keeps in guest memory; only place it where RAM is not.
+	 * KVM keeps in guest memory; it goes in the hole below 4 GiB, where
+	 * RAM never is.
 	 */
-	if (v->ram_size <= TSS_ADDR)
-		(void)ioctl(v->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)TSS_ADDR);
+	(void)ioctl(v->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)TSS_ADDR);
 	/*
 	 * KVM's own LAPICs, and nothing else of its irqchip (the PIC and the
 	 * I/O APIC are ours, as under --irqchip=avic): before any vCPU
@@ -373,15 +374,13 @@ int vkvm_vm_create(struct vkvm *v, char *why, size_t why_size)
 					strerror(errno));
 	}
 	/*
-	 * The xAPIC page has no memslot, so every access to it exits as
-	 * KVM_EXIT_MMIO; RAM above it (only with -m 4096) is a second slot.
+	 * RAM below 3 GiB, and the rest from 4 GiB in a second slot: the
+	 * hole between has no memslot, so every access to the I/O APIC and
+	 * the xAPIC page exits as KVM_EXIT_MMIO.
 	 */
-	if (low > VKVM_APIC_BASE)
-		low = VKVM_APIC_BASE;
 	ret = add_slot(v, 0, 0, low, why, why_size);
-	if (!ret && v->ram_size > VKVM_APIC_BASE + VKVM_APIC_SIZE)
-		ret = add_slot(v, 1, VKVM_APIC_BASE + VKVM_APIC_SIZE,
-			       v->ram_size - VKVM_APIC_BASE - VKVM_APIC_SIZE, why, why_size);
+	if (!ret && v->ram_size > low)
+		ret = add_slot(v, 1, MBOOT_HIGH_RAM_START, v->ram_size - low, why, why_size);
 	if (ret)
 		return ret;
 	/*

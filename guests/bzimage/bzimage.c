@@ -17,7 +17,8 @@ struct boot64 {
 	uint32_t entered, pad;
 	uint64_t rsi, rflags, cr0, cr3, cr4, wide;
 	uint32_t efer, apic_version;
-	uint16_t cs, ds, ss;
+	uint16_t cs, ds, ss, pad2;
+	uint32_t high;			/* read back from 4 GiB after writing 0x4b1d4b1d */
 };
 
 extern struct boot64 boot64;
@@ -26,6 +27,21 @@ static uint32_t rd32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
 	       (uint32_t)p[3] << 24;
+}
+
+/* 0x%08x, or 0x%08x_%08x when the high half is set (RAM from 4 GiB). */
+static void put_hex64(const uint8_t *p)
+{
+	uint32_t hi = rd32(p + 4);
+
+	if (hi) {
+		put_hex(hi);
+		putc('_');
+		for (int shift = 28; shift >= 0; shift -= 4)
+			putc("0123456789abcdef"[(rd32(p) >> shift) & 0xf]);
+	} else {
+		put_hex(rd32(p));
+	}
 }
 
 static void fail(const char *what, uint32_t v)
@@ -50,6 +66,18 @@ static int e820_reserved(const uint8_t *zp, uint32_t a, uint32_t len)
 	return 0;
 }
 
+/* Whether the e820 map lists RAM at 4 GiB. */
+static int e820_high(const uint8_t *zp)
+{
+	for (uint32_t i = 0; i < zp[0x1e8]; i++) {
+		const uint8_t *e = zp + 0x2d0 + 20 * i;
+
+		if (rd32(e + 16) == 1 && rd32(e + 4) == 1 && !rd32(e))
+			return 1;
+	}
+	return 0;
+}
+
 static int check_e820(const uint8_t *zp)
 {
 	uint32_t n = zp[0x1e8];
@@ -62,9 +90,9 @@ static int check_e820(const uint8_t *zp)
 		const uint8_t *e = zp + 0x2d0 + 20 * i;
 
 		puts("PASS bzimage e820 ");
-		put_hex(rd32(e));
+		put_hex64(e);
 		puts(" size ");
-		put_hex(rd32(e + 8));
+		put_hex64(e + 8);
 		puts(" type ");
 		put_u32(rd32(e + 16));
 		putc('\n');
@@ -102,6 +130,10 @@ static void check_long_mode(const uint8_t *zp, uint32_t esi)
 	/* The identity map went up to the local APIC's page, near 4 GiB. */
 	check(b->apic_version == apic_version && apic_version, "identity map reaches 0xfee00000",
 	      b->apic_version);
+	if (e820_high(zp))
+		check(b->high == 0x4b1d4b1dU, "ram at 4 GiB holds what was written", b->high);
+	else
+		check(b->high != 0x4b1d4b1dU, "no ram at 4 GiB", b->high);
 }
 
 int main(uint32_t magic, uint32_t esi)

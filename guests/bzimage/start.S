@@ -109,6 +109,22 @@ startup_64:
 	mov	$0xfee00030, %ebx
 	mov	(%rbx), %eax
 	mov	%eax, B64_APIC_VERSION(%rdi)
+	/*
+	 * RAM from 4 GiB, if the machine has any: map 4-5 GiB through the
+	 * loader's PDPT (entry 4, unused: its map stops at 4 GiB) and write
+	 * there.  Without RAM the write is dropped MMIO and reads back ~0.
+	 */
+	mov	%cr3, %rax
+	mov	(%rax), %rax		/* PML4[0]: the PDPT */
+	and	$-0x1000, %rax
+	mov	$pd_high + 3, %ebx	/* present, writable */
+	mov	%rbx, 32(%rax)
+	mov	%cr3, %rax
+	mov	%rax, %cr3
+	movabs	$0x100000000, %rbx
+	movl	$0x4b1d4b1d, (%rbx)
+	mov	(%rbx), %eax
+	mov	%eax, B64_HIGH(%rdi)
 	movl	$1, B64_ENTERED(%rdi)
 	/* On to compatibility mode through our own GDT's 32-bit code segment. */
 	mov	$gdt32_desc, %eax
@@ -143,9 +159,10 @@ compat32:
 	.set	B64_CS, 64
 	.set	B64_DS, 66
 	.set	B64_SS, 68
+	.set	B64_HIGH, 72
 	.globl	boot64
 boot64:
-	.skip	72
+	.skip	80
 	/* Null, flat 32-bit code (0x08), flat data (0x10). */
 	.balign	8
 gdt32:
@@ -155,5 +172,10 @@ gdt32:
 gdt32_desc:
 	.word	gdt32_desc - gdt32 - 1
 	.long	gdt32, 0		/* the base: 8 bytes in 64-bit mode */
+	/* A page directory for 4-5 GiB: one 2 MiB page (PS), present, writable. */
+	.balign	4096
+pd_high:
+	.quad	0x100000083
+	.skip	4096 - 8
 
 	.section .note.GNU-stack, "", @progbits

@@ -80,7 +80,7 @@ enum vkvm_stage {
 };
 
 #define VKVM_MIN_RAM_MIB	2
-#define VKVM_MAX_RAM_MIB	4096
+#define VKVM_MAX_RAM_MIB	65536	/* RAM past 3 GiB goes from 4 GiB (MBOOT_LOW_RAM_END) */
 /*
  * Enough for a distribution kernel: Debian's bzImage decompresses from
  * 16 MiB with an init_size of 51 MiB.  RAM is mapped on demand, so what

@@ -16,14 +16,15 @@
  *                              module's string
  *     MBOOT_AREA_END
  *   0x000a0000 - 0x000fffff  VGA and BIOS hole, type 2 (reserved) in the map
- *   0x00100000 - RAM end     upper RAM (mem_upper, up to the APIC page), type 1:
- *                            the kernel's PT_LOAD segments at their physical
- *                            addresses, then the modules, each page-aligned,
- *                            from the first page after the kernel's highest
- *                            byte (and never below 1 MiB)
- *
- *   0xfee00000 - 0xfee00fff  the local APIC, type 2; RAM above it (only with
- *                            more than 4078 MiB) is a last type 1 entry
+ *   0x00100000 - low end     upper RAM (mem_upper), type 1, up to RAM's end
+ *                            or 3 GiB: the kernel's PT_LOAD segments at
+ *                            their physical addresses, then the modules,
+ *                            each page-aligned, from the first page after
+ *                            the kernel's highest byte (and never below 1 MiB)
+ *   0xc0000000 - 4 GiB       no RAM, as on a PC: the I/O APIC, the local
+ *                            APIC and other devices' MMIO
+ *   0xfee00000 - 0xfee00fff  the local APIC, type 2 (listed whatever the RAM)
+ *   4 GiB - ...              RAM past the first 3 GiB, if any, type 1
  *
  * No segment or module may touch the loader area or the APIC page; memory outside the
  * segments, the modules and the loader area is left as the caller gave it.
@@ -83,7 +84,10 @@
 #define MBOOT_MAX_SEGMENTS	16	/* PT_LOAD segments */
 #define MBOOT_MAX_PHDRS		256	/* program headers of any type */
 #define MBOOT_MIN_RAM		(2ULL << 20)
-#define MBOOT_MAX_RAM		(4ULL << 30)	/* 32-bit physical addresses */
+#define MBOOT_MAX_RAM		(64ULL << 30)
+/* RAM below 4 GiB ends here at most; the rest starts at MBOOT_HIGH_RAM_START. */
+#define MBOOT_LOW_RAM_END	0xC0000000ULL
+#define MBOOT_HIGH_RAM_START	(4ULL << 30)
 /*
  * The local APIC's page is a device, not RAM: the memory map reports it
  * reserved (below RAM's end it splits upper RAM in two) and no segment or
@@ -154,8 +158,10 @@ struct mboot_layout {
 };
 
 /*
- * Load p->image into ram (ram_size bytes of guest RAM from physical 0) and
- * build the info block.  0 on success with *layout filled.  On a bad image
+ * Load p->image into ram (ram_size bytes of guest RAM: from physical 0 up
+ * to MBOOT_LOW_RAM_END, the rest from MBOOT_HIGH_RAM_START; ram is
+ * guest-physical 0 and must hold low RAM, as nothing is written above it)
+ * and build the info block.  0 on success with *layout filled.  On a bad image
  * or parameters, a negative errno and a one-line reason in why (no
  * trailing newline, never longer than why_size - 1):
  *   -ENOEXEC  not an ELF32 little-endian i386 executable with a valid

@@ -87,8 +87,8 @@ static uint64_t kernel_needs(const struct boot_img *l, const struct bz *bz, uint
 		*at = (*at + align - 1) & ~(align - 1);
 	if (!l->img[BZ_RELOCATABLE] || boot_rd64(l->img, BZ_PREF_ADDRESS) > *at)
 		*at = boot_rd64(l->img, BZ_PREF_ADDRESS);
-	if (*at > MBOOT_MAX_RAM)
-		return UINT64_MAX;	/* pref_address beyond any RAM */
+	if (*at > MBOOT_LOW_RAM_END)
+		return UINT64_MAX;	/* pref_address beyond any RAM below 4 GiB */
 	need = *at + boot_rd32(l->img, BZ_INIT_SIZE);
 	return need > end ? need : end;
 }
@@ -108,11 +108,11 @@ static int fail_ram(struct boot_img *l, uint64_t ram_size, uint64_t need, uint64
 	if (need == UINT64_MAX)
 		return boot_fail(l, -E2BIG, "the kernel's pref_address 0x%llx is beyond any RAM",
 				 (unsigned long long)boot_rd64(l->img, BZ_PREF_ADDRESS));
-	if (need + initrd > MBOOT_APIC_PAGE)
-		return boot_fail(l, -E2BIG, "the kernel%s needs RAM up to 0x%llx (init_size 0x%x at 0x%llx), beyond the local APIC page at 0x%x",
+	if (need + initrd > MBOOT_LOW_RAM_END)
+		return boot_fail(l, -E2BIG, "the kernel%s needs RAM up to 0x%llx (init_size 0x%x at 0x%llx), beyond 0x%llx where RAM below 4 GiB ends",
 				 initrd ? " and its initrd" : "",
 				 (unsigned long long)(need + initrd), init_size,
-				 (unsigned long long)at, MBOOT_APIC_PAGE);
+				 (unsigned long long)at, MBOOT_LOW_RAM_END);
 	if (initrd)
 		return boot_fail(l, -E2BIG, "-m %llu: the kernel and its initrd need at least %llu MiB (init_size 0x%x at 0x%llx, initrd %zu bytes)",
 				 (unsigned long long)(ram_size >> 20), mib_up(need + initrd),
@@ -125,7 +125,7 @@ static int fail_ram(struct boot_img *l, uint64_t ram_size, uint64_t need, uint64
 static int check_fit(struct boot_img *l, const struct mboot_params *p, uint64_t ram_size,
 		     struct bz *bz)
 {
-	uint64_t at_k, need = kernel_needs(l, bz, &at_k), top = min_u64(ram_size, MBOOT_APIC_PAGE);
+	uint64_t at_k, need = kernel_needs(l, bz, &at_k), top = boot_low_ram(ram_size);
 	uint64_t len = p->cmdline ? strlen(p->cmdline) : 0, max, at, size;
 	uint32_t cmax = boot_rd32(l->img, BZ_CMDLINE_SIZE);
 

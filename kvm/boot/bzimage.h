@@ -25,7 +25,7 @@
  *   BZ_CMDLINE        the command line (--append's text), at most
  *                     cmdline_size bytes and BZ_CMDLINE_MAX
  * The initrd (module 0, the only one) goes page-aligned as high as
- * initrd_addr_max, RAM and the APIC page allow, above what the kernel
+ * initrd_addr_max and RAM below 4 GiB allow, above what the kernel
  * needs to decompress (from max(pref_address, 1 MiB aligned up to
  * kernel_alignment), init_size bytes).
  */

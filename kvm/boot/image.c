@@ -122,7 +122,7 @@ static int check_segment(struct boot_img *l, unsigned int i, const struct boot_p
 			 uint64_t ram_size, const char *area, const struct mboot_layout *lay)
 {
 	unsigned long long pa = ph->paddr, last = ph->paddr + ph->memsz - 1;
-	uint64_t end = ph->paddr + ph->memsz;
+	uint64_t end = ph->paddr + ph->memsz, low = boot_low_ram(ram_size);
 
 	if (ph->filesz > ph->memsz)
 		return boot_fail(l, -ENOEXEC, "segment %u: file size 0x%llx exceeds memory size 0x%llx",
@@ -130,9 +130,9 @@ static int check_segment(struct boot_img *l, unsigned int i, const struct boot_p
 	if (ph->offset > l->size || ph->filesz > l->size - ph->offset)
 		return boot_fail(l, -ENOEXEC, "truncated file: segment %u needs bytes up to 0x%llx, file is 0x%zx bytes",
 				 i, (unsigned long long)(ph->offset + ph->filesz), l->size);
-	if (ph->paddr > ram_size || ph->memsz > ram_size - ph->paddr)
+	if (ph->paddr > low || ph->memsz > low - ph->paddr)
 		return boot_fail(l, -ERANGE, "segment %u (0x%llx-0x%llx) is outside RAM (0x0-0x%llx)",
-				 i, pa, last, (unsigned long long)ram_size - 1);
+				 i, pa, last, (unsigned long long)low - 1);
 	if (boot_overlaps(ph->paddr, end, MBOOT_APIC_PAGE,
 			  (uint64_t)MBOOT_APIC_PAGE + MBOOT_APIC_PAGE_SIZE))
 		return boot_fail(l, -ERANGE, "segment %u (0x%llx-0x%llx) overlaps the local APIC page (0x%x-0x%x)",
@@ -175,7 +175,7 @@ int boot_elf_segments(struct boot_img *l, const struct boot_elf *e, uint64_t ram
 		ret = check_segment(l, i, &ph, ram_size, area, lay);
 		if (ret)
 			return ret;
-		/* RAM is at most 4 GiB and the file smaller: all fit 32 bits. */
+		/* Segments end below 3 GiB and the file is smaller: all fit 32 bits. */
 		s = &lay->seg[lay->nr_segments++];
 		s->paddr = (uint32_t)ph.paddr;
 		s->filesz = (uint32_t)ph.filesz;
@@ -216,7 +216,7 @@ void boot_elf_copy(const struct boot_img *l, const struct mboot_layout *lay, uin
 int boot_place_modules(struct boot_img *l, const struct mboot_params *p, uint64_t ram_size,
 		       const char *proto, struct mboot_layout *lay)
 {
-	uint64_t at = boot_page_up(lay->kernel_end);
+	uint64_t at = boot_page_up(lay->kernel_end), low = boot_low_ram(ram_size);
 
 	if (at < MBOOT_HIGH_MEM_START)
 		at = MBOOT_HIGH_MEM_START;
@@ -229,10 +229,10 @@ int boot_place_modules(struct boot_img *l, const struct mboot_params *p, uint64_
 
 		if (m->size && !m->data)
 			return boot_fail(l, -EINVAL, "module %u has no data", i);
-		if (m->size > ram_size || at + m->size > ram_size)
+		if (m->size > low || at + m->size > low)
 			return boot_fail(l, -E2BIG, "module %u (%zu bytes) does not fit: it would end at 0x%llx, RAM ends at 0x%llx",
 					 i, m->size, (unsigned long long)(at + m->size),
-					 (unsigned long long)ram_size);
+					 (unsigned long long)low);
 		/* The addresses passed are 32 bits: the end must not wrap to 0. */
 		if (at + m->size > UINT32_MAX)
 			return boot_fail(l, -E2BIG, "module %u (%zu bytes) would end at 0x%llx, beyond the 32-bit addresses %s passes",
@@ -251,18 +251,17 @@ int boot_place_modules(struct boot_img *l, const struct mboot_params *p, uint64_
 
 unsigned int boot_memory_map(uint64_t ram_size, struct boot_mmap map[MBOOT_MMAP_MAX_ENTRIES])
 {
-	uint64_t apic_end = (uint64_t)MBOOT_APIC_PAGE + MBOOT_APIC_PAGE_SIZE;
-	uint64_t upper_end = ram_size < MBOOT_APIC_PAGE ? ram_size : MBOOT_APIC_PAGE;
+	uint64_t low = boot_low_ram(ram_size);
 
 	map[0] = (struct boot_mmap){ 0, MBOOT_LOW_MEM_END, MBOOT_MMAP_AVAILABLE };
 	map[1] = (struct boot_mmap){ MBOOT_LOW_MEM_END, MBOOT_HIGH_MEM_START - MBOOT_LOW_MEM_END,
 				     MBOOT_MMAP_RESERVED };
-	map[2] = (struct boot_mmap){ MBOOT_HIGH_MEM_START, upper_end - MBOOT_HIGH_MEM_START,
+	map[2] = (struct boot_mmap){ MBOOT_HIGH_MEM_START, low - MBOOT_HIGH_MEM_START,
 				     MBOOT_MMAP_AVAILABLE };
+	/* The APIC page is listed whatever the RAM; RAM from 4 GiB only if there is any. */
 	map[3] = (struct boot_mmap){ MBOOT_APIC_PAGE, MBOOT_APIC_PAGE_SIZE, MBOOT_MMAP_RESERVED };
-	/* The APIC page is listed even above RAM's end; RAM past it only if there is any. */
-	if (ram_size <= apic_end)
+	if (ram_size == low)
 		return 4;
-	map[4] = (struct boot_mmap){ apic_end, ram_size - apic_end, MBOOT_MMAP_AVAILABLE };
+	map[4] = (struct boot_mmap){ MBOOT_HIGH_RAM_START, ram_size - low, MBOOT_MMAP_AVAILABLE };
 	return 5;
 }

@@ -105,6 +105,12 @@ static inline uint64_t boot_page_up(uint64_t v)
 	return (v + BOOT_PAGE_SIZE - 1) & ~(BOOT_PAGE_SIZE - 1);
 }
 
+/* The end of RAM below 4 GiB, where every loaded byte goes. */
+static inline uint64_t boot_low_ram(uint64_t ram_size)
+{
+	return ram_size < MBOOT_LOW_RAM_END ? ram_size : MBOOT_LOW_RAM_END;
+}
+
 /*
  * An i386 (and, with allow64, an x86-64) little-endian ELF executable
  * whose header fits the file.  -ENOEXEC otherwise.
@@ -121,7 +127,7 @@ void boot_elf_phdr(const struct boot_img *l, const struct boot_elf *e, unsigned 
 
 /*
  * Check and place the PT_LOAD segments into lay->seg[] and kernel_end:
- * in the file, in RAM, off the local APIC page, the loader area (named
+ * in the file, in RAM below 4 GiB, off the local APIC page, the loader area (named
  * area in the message) and each other.  With map_entry, e_entry must lie
  * in a segment's virtual range and lay->entry becomes its physical alias.
  */
@@ -132,16 +138,16 @@ int boot_elf_segments(struct boot_img *l, const struct boot_elf *e, uint64_t ram
 void boot_elf_copy(const struct boot_img *l, const struct mboot_layout *lay, uint8_t *ram);
 
 /*
- * Modules page-aligned after the kernel, at or above 1 MiB, in RAM and
- * off the APIC page; fills lay->mod_start/mod_end/nr_mods.
+ * Modules page-aligned after the kernel, at or above 1 MiB, in RAM below
+ * 4 GiB and off the APIC page; fills lay->mod_start/mod_end/nr_mods.
  */
 int boot_place_modules(struct boot_img *l, const struct mboot_params *p, uint64_t ram_size,
 		       const char *proto, struct mboot_layout *lay);
 
 /*
  * The guest's memory map (MBOOT_MMAP_MAX_ENTRIES at most): low RAM, the
- * VGA/BIOS hole, upper RAM up to the APIC page, the APIC page, RAM above
- * it if any.  Returns the number of entries.
+ * VGA/BIOS hole, upper RAM up to RAM's end or 3 GiB, the APIC page, RAM
+ * from 4 GiB if any.  Returns the number of entries.
  */
 unsigned int boot_memory_map(uint64_t ram_size, struct boot_mmap map[MBOOT_MMAP_MAX_ENTRIES]);
 

@@ -119,16 +119,16 @@ static unsigned long long mib_up(uint64_t bytes)
 }
 
 /*
- * Segments, then modules, that would fit below the local APIC page with
- * more RAM: -m is too small, and the message names the MiB they take.
- * What no RAM size cures is left to boot_elf_segments() and
- * boot_place_modules() to report.
+ * Segments, then modules, that would fit below 3 GiB (where RAM below
+ * 4 GiB ends) with more RAM: -m is too small, and the message names the
+ * MiB they take.  What no RAM size cures is left to boot_elf_segments()
+ * and boot_place_modules() to report.
  */
 static int check_ram(struct boot_img *l, const struct boot_elf *e, const struct mboot_params *p,
 		     uint64_t ram_size)
 {
 	unsigned long long m = ram_size >> 20;
-	uint64_t end = 0, at, mods_end = 0;
+	uint64_t end = 0, at, mods_end = 0, low = boot_low_ram(ram_size);
 	int ret = boot_elf_check_phdrs(l, e);
 
 	if (ret)
@@ -139,24 +139,24 @@ static int check_ram(struct boot_img *l, const struct boot_elf *e, const struct 
 		boot_elf_phdr(l, e, i, &ph);
 		if (ph.type != ELF_PT_LOAD || !ph.memsz)
 			continue;
-		if (ph.paddr > MBOOT_APIC_PAGE || ph.memsz > MBOOT_APIC_PAGE - ph.paddr)
+		if (ph.paddr > MBOOT_LOW_RAM_END || ph.memsz > MBOOT_LOW_RAM_END - ph.paddr)
 			return 0;
 		if (ph.paddr + ph.memsz > end)
 			end = ph.paddr + ph.memsz;
 	}
-	if (end > ram_size)
+	if (end > low)
 		return boot_fail(l, -ERANGE, "-m %llu: the kernel needs at least %llu MiB (its segments end at 0x%llx)",
 				 m, mib_up(end), (unsigned long long)end);
 	if (p->nr_mods > MBOOT_MAX_MODS || (p->nr_mods && !p->mods))
 		return 0;
 	at = boot_page_up(end) > MBOOT_HIGH_MEM_START ? boot_page_up(end) : MBOOT_HIGH_MEM_START;
 	for (unsigned int i = 0; i < p->nr_mods; i++) {
-		if (p->mods[i].size > MBOOT_APIC_PAGE - at)
+		if (p->mods[i].size > MBOOT_LOW_RAM_END - at)
 			return 0;
 		mods_end = at + p->mods[i].size;
 		at = boot_page_up(mods_end);
 	}
-	if (mods_end > ram_size)
+	if (mods_end > low)
 		return boot_fail(l, -E2BIG, "-m %llu: the kernel and its modules need at least %llu MiB (segments end at 0x%llx, modules at 0x%llx)",
 				 m, mib_up(mods_end), (unsigned long long)end,
 				 (unsigned long long)mods_end);

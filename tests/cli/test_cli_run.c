@@ -120,9 +120,9 @@ TEST(kvm_run_cli_usage_errors)
 	ASSERT_USAGE(&c, "missing IMAGE");
 	cli_free(&c);
 	RUN(&c, "run", "-m", "1", "x.elf");
-	ASSERT_USAGE(&c, "-m: 1 is out of range (2..4096)");
+	ASSERT_USAGE(&c, "-m: 1 is out of range (2..65536)");
 	cli_free(&c);
-	RUN(&c, "run", "-m", "4097", "x.elf");
+	RUN(&c, "run", "-m", "65537", "x.elf");
 	ASSERT_USAGE(&c, "out of range");
 	cli_free(&c);
 	RUN(&c, "run", "-m", "64M", "x.elf");

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <vintc/mboot.h>
 
@@ -198,8 +199,8 @@ TEST(bzimage_bad_images)
 	expect_bad(IMG_SIZE, NULL, 0, -E2BIG, "pref_address 0xfffffffffffff000 is beyond any RAM");
 
 	img_default();
-	w64(img, 0x258, 0xfed00000);
-	expect_bad(IMG_SIZE, NULL, 0, -E2BIG, "beyond the local APIC page");
+	w64(img, 0x258, 0xbfe00000);
+	expect_bad(IMG_SIZE, NULL, 0, -E2BIG, "beyond 0xc0000000 where RAM below 4 GiB ends");
 
 	/* The kernel fits to the page; its initrd then does not. */
 	img_default();
@@ -302,6 +303,37 @@ TEST(bzimage_xloadflags_need_protocol_2_12)
 	/* Not written: the low pages keep what the caller had there. */
 	ASSERT_EQ(ram[0x2000], 0xcc);
 	free(ram);
+}
+
+/*
+ * 8 GiB of RAM: 3 GiB from 0, 5 GiB from 4 GiB.  The e820 map lists both;
+ * the initrd goes below initrd_addr_max and 3 GiB, never into the hole.
+ */
+TEST(bzimage_e820_ram_above_4g)
+{
+	/* The loader writes only below 3 GiB: only that much is mapped. */
+	uint8_t *ram = mmap(NULL, MBOOT_LOW_RAM_END, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct mboot_module mod = { initrd, sizeof(initrd), NULL };
+	struct mboot_params p = { .image = img, .image_size = IMG_SIZE, .mods = &mod, .nr_mods = 1 };
+	uint8_t *zp = ram + BZ_ZERO_PAGE;
+	struct mboot_layout lay;
+	char why[200];
+
+	ASSERT(ram != MAP_FAILED);
+	img_default();
+	w32(img, 0x22c, 0xffffffff);		/* initrd_addr_max: anywhere below 4 GiB */
+	ASSERT_OK(bzimage_load(&p, ram, 8ULL << 30, &lay, why, sizeof(why)));
+	ASSERT_EQ(zp[0x1e8], 5);
+	ASSERT_EQ(r64(zp, 0x2d0 + 20 * 2), 0x100000);
+	ASSERT_EQ(r64(zp, 0x2d0 + 20 * 2 + 8), 0xbff00000);
+	ASSERT_EQ(r64(zp, 0x2d0 + 20 * 4), 4ULL << 30);
+	ASSERT_EQ(r64(zp, 0x2d0 + 20 * 4 + 8), 5ULL << 30);
+	ASSERT_EQ(r32(zp, 0x2d0 + 20 * 4 + 16), 1);
+	/* As high as allowed: the last page below 3 GiB. */
+	ASSERT_EQ(r32(zp, 0x218), 0xbffff000);
+	ASSERT(!memcmp(ram + 0xbffff000, initrd, sizeof(initrd)));
+	munmap(ram, MBOOT_LOW_RAM_END);
 }
 
 TEST(bzimage_old_protocol_without_2_10_fields)

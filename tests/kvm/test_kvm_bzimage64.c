@@ -21,7 +21,9 @@
 
 static const char initrd[] = "INITRD-BYTES";
 
-/* Run VINTC_GUESTS/name.bin; returns its COM1 output. */
+static uint32_t ram_mib = VKVM_DEFAULT_RAM_MIB;
+
+/* Run VINTC_GUESTS/name.bin with ram_mib of RAM; returns its COM1 output. */
 static char *run_bin(const char *name, enum vkvm_irqchip chip, struct vkvm_result *r)
 {
 	struct mboot_module mod = { initrd, sizeof(initrd) - 1, "initrd.img" };
@@ -43,6 +45,7 @@ static char *run_bin(const char *name, enum vkvm_irqchip chip, struct vkvm_resul
 	o.boot.cmdline = "console=ttyS0 bz=64";
 	o.boot.mods = &mod;
 	o.boot.nr_mods = 1;
+	o.ram_mib = ram_mib;
 	o.timeout_s = 30;
 	o.irqchip = chip;
 	o.halt_poll_us = 0;
@@ -95,6 +98,7 @@ TEST(kvm_bzimage64_boots_in_long_mode_under_both_irqchips)
 		"PASS bzimage long mode rsi is the zero page\n",
 		"PASS bzimage long mode page tables below 1 MiB reserved in e820\n",
 		"PASS bzimage long mode identity map reaches 0xfee00000\n",
+		"PASS bzimage long mode no ram at 4 GiB\n",
 		"PASS bzimage HdrS version=0x0000020f loader=0x000000ff\n",
 		"PASS bzimage e820 0x00000000 size 0x00001000 type 1\n",
 		"PASS bzimage e820 0x00001000 size 0x00007000 type 2\n",
@@ -128,4 +132,25 @@ TEST(kvm_bzimage32_still_enters_by_the_32bit_protocol)
 	both("bzimage", must, sizeof(must) / sizeof(must[0]), "long mode", &r);
 	ASSERT_EQ(r.layout.entry, 0x100000);
 	ASSERT_EQ(r.layout.cr3, 0);
+}
+
+/*
+ * RAM past 3 GiB is at 4 GiB: the e820 map lists it, the guest's write
+ * there reads back (a second memslot), and the hole holds no RAM.
+ */
+TEST(kvm_bzimage64_ram_above_4g_under_both_irqchips)
+{
+	static const char *const must[] = {
+		"PASS bzimage long mode ram at 4 GiB holds what was written\n",
+		"PASS bzimage e820 0x00100000 size 0xbff00000 type 1\n",
+		"PASS bzimage e820 0xfee00000 size 0x00001000 type 2\n",
+		"PASS bzimage e820 0x00000001_00000000 size 0x00000001_40000000 type 1\n",
+	};
+	struct vkvm_result r;
+
+	need_kvm();
+	ram_mib = 8192;
+	both("bzimage64", must, sizeof(must) / sizeof(must[0]), "no ram at 4 GiB", &r);
+	ram_mib = VKVM_DEFAULT_RAM_MIB;
+	ASSERT_EQ(r.layout.nr_mmap, 7);
 }

@@ -476,7 +476,7 @@ TEST(mboot_bad_arguments)
 	p.image_size = t.size;
 	ASSERT_EQ(mboot_load(&p, ram, 1 << 20, &lay, why, sizeof(why)), -EINVAL);
 	ASSERT(strstr(why, "RAM size"));
-	ASSERT_EQ(mboot_load(&p, ram, (8ULL << 30), &lay, why, sizeof(why)), -EINVAL);
+	ASSERT_EQ(mboot_load(&p, ram, MBOOT_MAX_RAM + (1 << 20), &lay, why, sizeof(why)), -EINVAL);
 	ASSERT_EQ(mboot_load(NULL, ram, RAM_SIZE, &lay, why, sizeof(why)), -EINVAL);
 	ASSERT_EQ(mboot_load(&p, NULL, RAM_SIZE, &lay, why, sizeof(why)), -EINVAL);
 	/* A short reason buffer is cut, not overrun. */
@@ -540,13 +540,14 @@ TEST(mboot_truncations_and_corruptions)
 }
 
 /*
- * With 4 GiB of RAM the local APIC's page splits upper RAM: the map says
- * so, mem_upper stops below it, and a segment on it is refused.
+ * RAM past 3 GiB goes from 4 GiB, as on a PC: the map lists both ranges
+ * and the APIC page in the hole, mem_upper stops at 3 GiB, and a segment
+ * in the hole (or at the top of 3 GiB's worth of RAM) is refused.
  */
-TEST(mboot_apic_page_in_ram)
+static void check_split(uint64_t ram_size)
 {
-	const uint64_t ram_size = 4ULL << 30;
-	uint8_t *ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+	/* The loader writes only below 3 GiB: only that much is mapped. */
+	uint8_t *ram = mmap(NULL, MBOOT_LOW_RAM_END, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	struct mboot_params p = { 0 };
 	struct mboot_layout lay;
@@ -562,20 +563,52 @@ TEST(mboot_apic_page_in_ram)
 	ASSERT_OK(mboot_load(&p, ram, ram_size, &lay, why, sizeof(why)));
 	ASSERT_EQ(lay.nr_mmap, 5);
 	ASSERT_EQ(r32(ram, MBOOT_INFO_ADDR + 44), 5 * 24);
-	ASSERT_EQ(r32(ram, MBOOT_INFO_ADDR + 8), (0xFEE00000 - 0x100000) / 1024);
+	ASSERT_EQ(r32(ram, MBOOT_INFO_ADDR + 8), (0xC0000000 - 0x100000) / 1024);
 	map = MBOOT_MMAP_ADDR;
 	ASSERT_EQ(r64(ram, map + 52), 0x100000);
-	ASSERT_EQ(r64(ram, map + 60), 0xFEE00000 - 0x100000);
+	ASSERT_EQ(r64(ram, map + 60), 0xC0000000 - 0x100000);
+	ASSERT_EQ(r32(ram, map + 68), 1);
 	ASSERT_EQ(r64(ram, map + 76), 0xFEE00000);
 	ASSERT_EQ(r64(ram, map + 84), 0x1000);
 	ASSERT_EQ(r32(ram, map + 92), 2);
-	ASSERT_EQ(r64(ram, map + 100), 0xFEE01000);
-	ASSERT_EQ(r64(ram, map + 108), ram_size - 0xFEE01000);
+	ASSERT_EQ(r64(ram, map + 100), 4ULL << 30);
+	ASSERT_EQ(r64(ram, map + 108), ram_size - 0xC0000000);
 	ASSERT_EQ(r32(ram, map + 116), 1);
 
-	t.seg[1].paddr = t.seg[1].vaddr = 0xFEDFF000;	/* its bss reaches the page */
+	t.seg[1].paddr = t.seg[1].vaddr = 0xFEDFF000;	/* in the hole */
 	timg_build(&t);
 	ASSERT_EQ(mboot_load(&p, ram, ram_size, &lay, why, sizeof(why)), -ERANGE);
-	ASSERT(strstr(why, "overlaps the local APIC page"));
-	munmap(ram, ram_size);
+	ASSERT(strstr(why, "is outside RAM (0x0-0xbfffffff)"));
+	t.seg[1].paddr = t.seg[1].vaddr = 0xBFFFF000;	/* its bss runs past 3 GiB */
+	timg_build(&t);
+	ASSERT_EQ(mboot_load(&p, ram, ram_size, &lay, why, sizeof(why)), -ERANGE);
+	munmap(ram, MBOOT_LOW_RAM_END);
+}
+
+TEST(mboot_ram_past_3g_goes_above_4g)
+{
+	check_split(4ULL << 30);
+	check_split(MBOOT_MAX_RAM);
+}
+
+/* Up to 3 GiB, RAM is one range: no entry above 4 GiB. */
+TEST(mboot_3g_of_ram_is_one_range)
+{
+	uint8_t *ram = mmap(NULL, MBOOT_LOW_RAM_END, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct mboot_params p = { 0 };
+	struct mboot_layout lay;
+	struct timg t;
+	char why[200];
+
+	ASSERT(ram != MAP_FAILED);
+	timg_default(&t);
+	timg_build(&t);
+	p.image = t.b;
+	p.image_size = t.size;
+	ASSERT_OK(mboot_load(&p, ram, MBOOT_LOW_RAM_END, &lay, why, sizeof(why)));
+	ASSERT_EQ(lay.nr_mmap, 4);
+	ASSERT_EQ(r64(ram, MBOOT_MMAP_ADDR + 60), 0xC0000000 - 0x100000);
+	ASSERT_EQ(mboot_load(&p, ram, MBOOT_MAX_RAM + 1, &lay, why, sizeof(why)), -EINVAL);
+	munmap(ram, MBOOT_LOW_RAM_END);
 }

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <vintc/mboot.h>
 
@@ -372,6 +373,43 @@ TEST(pvh_modules_name_the_ram_they_need)
 	ASSERT_OK(load(&t, &p, ram, &lay, why));
 	free(ram);
 	free(copy);
+}
+
+/* 6 GiB of RAM: 3 GiB from 0, 3 GiB from 4 GiB; the memmap lists both. */
+TEST(pvh_memmap_ram_above_4g)
+{
+	static const uint64_t map[][3] = {
+		{ 0, 0xa0000, 1 }, { 0xa0000, 0x60000, 2 }, { 0x100000, 0xbff00000, 1 },
+		{ 0xfee00000, 0x1000, 2 }, { 4ULL << 30, 3ULL << 30, 1 },
+	};
+	/* The loader writes only below 3 GiB: only that much is mapped. */
+	uint8_t *ram = mmap(NULL, MBOOT_LOW_RAM_END, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct mboot_params p = { .cmdline = "x" };
+	struct mboot_layout lay;
+	struct timg t;
+	char why[200];
+
+	ASSERT(ram != MAP_FAILED);
+	timg_default(&t, true);
+	timg_build(&t);
+	p.image = t.b;
+	p.image_size = t.size;
+	ASSERT_OK(pvh_load(&p, 0, ram, 6ULL << 30, &lay, why, sizeof(why)));
+	ASSERT_EQ(r32(ram, PVH_INFO_ADDR + PVH_SI_MEMMAP_ENTRIES), 5);
+	for (unsigned int i = 0; i < 5; i++) {
+		uint32_t e = PVH_MEMMAP_ADDR + i * PVH_MEMMAP_ENTRY_SIZE;
+
+		ASSERT_EQ(r64(ram, e), map[i][0]);
+		ASSERT_EQ(r64(ram, e + 8), map[i][1]);
+		ASSERT_EQ(r32(ram, e + 16), map[i][2]);
+	}
+	/* A segment past 3 GiB is outside RAM, whatever lies above 4 GiB. */
+	t.seg[1].paddr = 0xbffff000;
+	timg_build(&t);
+	ASSERT_EQ(pvh_load(&p, 0, ram, 6ULL << 30, &lay, why, sizeof(why)), -ERANGE);
+	ASSERT(strstr(why, "outside RAM (0x0-0xbfffffff)"));
+	munmap(ram, MBOOT_LOW_RAM_END);
 }
 
 TEST(pvh_huge_64bit_fields_do_not_wrap)
