@@ -20,8 +20,8 @@ static volatile uint32_t nm_count, nm_eip;
 
 /*
  * The #NM handler: count, note the saved EIP, clear the cause (CLTS) and
- * return to the faulting FWAIT, without IRET, as guests/lib/cpu.S does
- * (kvm-pvm cannot run a 32-bit IRET).
+ * return to the faulting FWAIT without IRET, through the shared stubs'
+ * irq_return (kvm-pvm cannot run a 32-bit IRET).
  */
 __asm__(".text\n"
 	"nm_stub:\n"
@@ -30,15 +30,7 @@ __asm__(".text\n"
 	"	movl	32(%esp), %eax\n"
 	"	movl	%eax, nm_eip\n"
 	"	clts\n"
-	"	popal\n"
-	"	pushl	%eax\n"				/* EIP, CS, EFLAGS -> EFLAGS, EIP */
-	"	movl	4(%esp), %eax\n"
-	"	movl	%eax, 8(%esp)\n"
-	"	movl	12(%esp), %eax\n"
-	"	movl	%eax, 4(%esp)\n"
-	"	popl	%eax\n"
-	"	popfl\n"
-	"	ret	$4\n"
+	"	jmp	irq_return\n"
 	"fwait_site:\n"
 	"	fwait\n"
 	"	ret\n");

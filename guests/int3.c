@@ -10,22 +10,14 @@
 
 static volatile uint32_t bp_count, bp_eip;
 
-/* Vector 3: count, note the saved EIP, return as guests/lib/cpu.S does (no IRET). */
+/* Vector 3: count, note the saved EIP, return as the shared stubs do (no IRET). */
 __asm__(".text\n"
 	"bp_stub:\n"
 	"	pushal\n"
 	"	lock incl bp_count\n"
 	"	movl	32(%esp), %eax\n"		/* the saved EIP */
 	"	movl	%eax, bp_eip\n"
-	"	popal\n"
-	"	pushl	%eax\n"				/* EIP, CS, EFLAGS -> EFLAGS, EIP */
-	"	movl	4(%esp), %eax\n"
-	"	movl	%eax, 8(%esp)\n"
-	"	movl	12(%esp), %eax\n"
-	"	movl	%eax, 4(%esp)\n"
-	"	popl	%eax\n"
-	"	popfl\n"
-	"	ret	$4\n"
+	"	jmp	irq_return\n"
 	"int3_site:\n"
 	"	int3\n"
 	"int3_after:\n"

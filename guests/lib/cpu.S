@@ -73,6 +73,7 @@ irq_stub_\vec:
 	jmp	irq_return
 	.endm
 
+	.globl	irq_return
 irq_return:
 	popal
 frame_return:

@@ -135,6 +135,11 @@ static inline uint32_t apic_id(void)
 void gdt_load(void);
 void idt_load(void);
 void cpu_init(void);
+/*
+ * A guest's own exception stub that began with PUSHAL ends with
+ * `jmp irq_return`: POPAL, then back to the interrupted instruction (or
+ * past it, for a trap) without IRET, as the shared stubs return.
+ */
 /* Vector vec of the shared IDT: a 32-bit ring-0 interrupt gate to handler. */
 void idt_set_gate(unsigned int vec, uint32_t handler);
 /* Called by the stubs with the vector; the default ignores it. */
