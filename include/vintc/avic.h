@@ -144,7 +144,9 @@ int avic_deliver_irq(struct vm *vm, const struct vlapic_icr *irq);
  * (SDM 11.8.5), fn(vcpu, vector, opaque) on the EOI-ing vCPU's thread is
  * how.  NULL: none.  Set before any vCPU of the VM runs.  EOI-broadcast
  * suppression is not offered (LVR bit 24 clear, as KVM's LAPIC with its
- * in-kernel I/O APIC), so SVR bit 12 does not stop the broadcast.
+ * in-kernel I/O APIC), so SVR bit 12 does not stop the broadcast.  (KVM's
+ * LAPIC on a split irqchip with x2APIC in CPUID sets LVR bit 24 yet still
+ * reports every level EOI to userspace; Linux never sets SVR bit 12.)
  */
 void avic_set_eoi_hook(struct vm *vm, void (*fn)(struct vcpu *vcpu, uint8_t vector, void *opaque),
 		       void *opaque);
