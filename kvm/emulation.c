@@ -62,15 +62,13 @@ static const char *cpu_mode(const struct kvm_sregs *s)
 }
 
 /*
- * The instruction's bytes, read from guest memory at CS:RIP through the
- * guest's own page tables (up to 8: enough to tell the instruction, as
- * the length is unknown); KVM's own copy when that read is impossible
- * (KVM often holds only the first byte).
+ * The bytes at CS:RIP now, read from guest memory through the guest's own
+ * page tables (up to 8: enough to tell the instruction, as the length is
+ * unknown).
  */
-static unsigned int insn_bytes(struct vkvm_cpu *c, const struct kvm_sregs *s, uint64_t rip,
-			       uint8_t *out)
+static unsigned int mem_insn_bytes(struct vkvm_cpu *c, const struct kvm_sregs *s, uint64_t rip,
+				   uint8_t *out)
 {
-	struct kvm_run *run = c->run;
 	struct kvm_translation tr = { 0 };
 	unsigned int n = 0;
 
@@ -82,20 +80,33 @@ static unsigned int insn_bytes(struct vkvm_cpu *c, const struct kvm_sregs *s, ui
 	} else if (ioctl(c->fd, KVM_TRANSLATE, &tr) < 0) {
 		tr.valid = 0;
 	}
-	if (tr.valid) {
+	if (tr.valid)
 		for (; n < INSN_SHOWN && vkvm_is_ram(c->v, tr.physical_address + n); n++)
 			out[n] = c->v->ram[tr.physical_address + n];
-		if (n)
-			return n;
-	}
-	if (run->emulation_failure.ndata >= 1 &&
-	    (run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
-		n = run->emulation_failure.insn_size;
-		if (n > INSN_MAX)
-			n = INSN_MAX;
-		memcpy(out, run->emulation_failure.insn_bytes, n);
-	}
 	return n;
+}
+
+/* The bytes KVM fetched for the instruction it failed (often only the first). */
+static unsigned int kvm_insn_bytes(struct vkvm_cpu *c, uint8_t *out)
+{
+	struct kvm_run *run = c->run;
+	unsigned int n;
+
+	if (run->emulation_failure.ndata < 1 ||
+	    !(run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES))
+		return 0;
+	n = run->emulation_failure.insn_size;
+	if (n > INSN_MAX)
+		n = INSN_MAX;
+	memcpy(out, run->emulation_failure.insn_bytes, n);
+	return n;
+}
+
+static void hex_bytes(char *buf, size_t size, const uint8_t *b, unsigned int n)
+{
+	buf[0] = '\0';
+	for (unsigned int i = 0; i < n; i++)
+		snprintf(buf + 3 * i, size - 3 * i, "%02x%s", b[i], i + 1 < n ? " " : "");
 }
 
 /* Move RIP past a one-byte instruction that has completed. */
@@ -159,19 +170,30 @@ static int complete_fwait(struct vkvm_cpu *c, const struct kvm_sregs *s)
 bool vkvm_emulation_failure(struct vkvm_cpu *c)
 {
 	struct vkvm *v = c->v;
-	uint8_t bytes[INSN_MAX];
-	char hex[3 * INSN_MAX + 1] = "";
+	uint8_t mem[INSN_MAX], fetched[INSN_MAX];
+	char hex[3 * INSN_MAX + 1], khex[3 * INSN_MAX + 1];
+	unsigned int n, kn;
 	struct kvm_sregs s;
 	struct kvm_regs regs;
-	unsigned int n = 0;
-	int ret;
+	int opcode = -1, ret;
 
 	if (ioctl(c->fd, KVM_GET_SREGS, &s) < 0 || ioctl(c->fd, KVM_GET_REGS, &regs) < 0) {
 		vkvm_fail(v, errno, "reading the vCPU after an emulation failure");
 		return false;
 	}
-	n = insn_bytes(c, &s, regs.rip, bytes);
-	if (n && bytes[0] == OPCODE_INT3) {
+	/*
+	 * What KVM fetched decides, not what memory holds now: another vCPU
+	 * may have rewritten the bytes since (Linux patches its text through
+	 * an INT3 at the first byte, and a vCPU that fetched that INT3 must
+	 * take the #BP whatever the byte is by the time we look).
+	 */
+	kn = kvm_insn_bytes(c, fetched);
+	n = mem_insn_bytes(c, &s, regs.rip, mem);
+	if (kn)
+		opcode = fetched[0];
+	else if (n)
+		opcode = mem[0];
+	if (opcode == OPCODE_INT3) {
 		ret = deliver_bp(c);
 		if (ret) {
 			vkvm_fail(v, -ret, "delivering #BP for an INT3 KVM could not emulate");
@@ -180,7 +202,7 @@ bool vkvm_emulation_failure(struct vkvm_cpu *c)
 		vkvm_count(&v->r->int3_delivered);
 		return true;
 	}
-	if (n && bytes[0] == OPCODE_FWAIT) {
+	if (opcode == OPCODE_FWAIT) {
 		ret = complete_fwait(c, &s);
 		if (!ret) {
 			vkvm_count(&v->r->fwait_completed);
@@ -191,12 +213,14 @@ bool vkvm_emulation_failure(struct vkvm_cpu *c)
 			return false;
 		}
 	}
-	for (unsigned int i = 0; i < n; i++)
-		snprintf(hex + 3 * i, sizeof(hex) - 3 * i, "%02x%s", bytes[i], i + 1 < n ? " " : "");
+	hex_bytes(hex, sizeof(hex), n ? mem : fetched, n ? n : kn);
+	hex_bytes(khex, sizeof(khex), fetched, kn);
 	vkvm_end(v, VKVM_END_FAILURE, VKVM_STATUS_FAILURE,
-		 "KVM could not emulate the instruction at RIP 0x%llx on vCPU %u (%s, paging %s): bytes %s",
+		 "KVM could not emulate the instruction at RIP 0x%llx on vCPU %u (%s, paging %s): bytes %s%s%s",
 		 (unsigned long long)regs.rip, c->idx, cpu_mode(&s),
-		 (s.cr0 & X86_CR0_PG) ? "on" : "off", n ? hex : "unreadable");
+		 (s.cr0 & X86_CR0_PG) ? "on" : "off", n || kn ? hex : "unreadable",
+		 n && kn && memcmp(mem, fetched, kn < n ? kn : n) ? "; KVM fetched " : "",
+		 n && kn && memcmp(mem, fetched, kn < n ? kn : n) ? khex : "");
 	return false;
 }
 
