@@ -172,7 +172,7 @@ $(BENCH): $(call obj,$(BENCH_SRCS)) $(LIB)
 LINUX_DIR   := $(BUILD)/linux
 MKINITRAMFS := $(BUILD)/tools/mkinitramfs
 PINGPONG    := $(BUILD)/tools/pingpong
-LINUX_TIMEOUT ?= 1500
+LINUX_TIMEOUT ?= 3000
 
 $(MKINITRAMFS): tools/mkinitramfs.c $(FLAGS_FILE)
 	@mkdir -p $(dir $@)
