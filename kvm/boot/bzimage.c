@@ -129,6 +129,13 @@ static int check_fit(struct boot_img *l, const struct mboot_params *p, uint64_t 
 	uint64_t len = p->cmdline ? strlen(p->cmdline) : 0, max, at, size;
 	uint32_t cmax = boot_rd32(l->img, BZ_CMDLINE_SIZE);
 
+	/*
+	 * A kernel that cannot move decompresses at pref_address: below
+	 * 1 MiB it would land on the loader area, the BIOS hole and ACPI.
+	 */
+	if (at_k < BZ_KERNEL_ADDR)
+		return boot_fail(l, -ENOEXEC, "bzImage is not relocatable and its pref_address 0x%llx is below 1 MiB",
+				 (unsigned long long)at_k);
 	if (need > top)
 		return fail_ram(l, ram_size, need, at_k, 0);
 	if (len >= BZ_CMDLINE_MAX || len > cmax)

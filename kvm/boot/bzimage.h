@@ -102,7 +102,8 @@ bool bzimage_probe(const void *image, size_t size);
  * protected-mode kernel; for the 64-bit entry, cr3 and gdt_addr set and
  * the tables written), or mboot_load()'s errors with a one-line reason:
  * -ENOEXEC (no or a bad setup header, a protocol before 2.06, not
- * LOADED_HIGH), -E2BIG (the kernel, its decompression, the command line
+ * LOADED_HIGH, not relocatable with pref_address below 1 MiB,
+ * XLF_KERNEL_64 with a kernel too short for the 64-bit entry), -E2BIG (the kernel, its decompression, the command line
  * or the initrd do not fit; a -m too small is named with the MiB the
  * header asks for), -EINVAL.  On error RAM is untouched.
  */

@@ -195,6 +195,12 @@ TEST(bzimage_bad_images)
 		   "-m 8: the kernel needs at least 9 MiB (init_size 0x300000 at 0x600000)");
 
 	img_default();
+	img[0x234] = 0;
+	w64(img, 0x258, 0x10000);
+	expect_bad(IMG_SIZE, NULL, 0, -ENOEXEC,
+		   "bzImage is not relocatable and its pref_address 0x10000 is below 1 MiB");
+
+	img_default();
 	w64(img, 0x258, ~0ULL - 0xfff);
 	expect_bad(IMG_SIZE, NULL, 0, -E2BIG, "pref_address 0xfffffffffffff000 is beyond any RAM");
 
