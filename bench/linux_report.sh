@@ -56,7 +56,7 @@ for o in "$dir"/*."$run".out; do
 	eoi=$(printf '%s\n' "$j" | sed -n 's/.*"writes":{\([^}]*\)}.*/\1/p' | tr ',' '\n' |
 		grep '"EOI"' | cut -d: -f2)
 	printf '%-22s %7.1f %9.0f %9s %9s %9s %9s %9s %9s %9s\n' "$name" "$secs" \
-		"$(awk -v e="$exits" -v s="$secs" 'BEGIN { print s > 0 ? e / s : 0 }')" \
+		"$(awk -v e="$exits" -v s="$secs" 'BEGIN { print (s > 0 ? e / s : 0) }')" \
 		"$(field "$j" sent)" "$(field "$j" accelerated)" "$(field "$j" doorbells)" \
 		"$(field "$j" not_running)" "${eoi:--}" "$(field "$j" timer_fires)" \
 		"$(field "$j" injected)"
@@ -70,5 +70,5 @@ for o in "$dir"/*."$run".out; do
 	secs=$(field "$j" seconds)
 	printf '  %-20s' "$name"
 	printf '%s\n' "$j" | sed -n 's/.*"exits":{\([^}]*\)}.*/\1/p' | tr ',' '\n' | tr -d '"' |
-		awk -F: -v s="$secs" '{ printf " %s %.0f", $1, s > 0 ? $2 / s : 0 } END { print "" }'
+		awk -F: -v s="$secs" '{ printf " %s %.0f", $1, (s > 0 ? $2 / s : 0) } END { print "" }'
 done
