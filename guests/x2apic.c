@@ -81,13 +81,25 @@ static void ap_main(uint32_t id)
 
 static void checks_single(void)
 {
-	uint32_t a, b, c, d, id, ldr, ppr, before;
+	uint32_t a, b, c, d, id, ldr, ppr, before, lvr, svr;
 
 	cpuid(1, &a, &b, &c, &d);
 	id = my_id();
 	report(id == b >> 24, "x2apic id", id);
 	ldr = (uint32_t)rdmsr(X2APIC_MSR(APIC_LDR));
 	report(ldr == (((id >> 4) << 16) | (1U << (id & 0xF))), "x2apic ldr", ldr);
+
+	/*
+	 * With x2APIC in CPUID and the I/O APIC not KVM's, KVM's LAPIC offers
+	 * EOI-broadcast suppression (LVR bit 24) and lets SVR bit 12 be set.
+	 */
+	lvr = (uint32_t)rdmsr(X2APIC_MSR(0x030));
+	report(lvr == (0x14U | (5U << 16) | (1U << 24)), "x2apic lvr offers directed eoi", lvr);
+	svr = (uint32_t)rdmsr(X2APIC_MSR(APIC_SVR));
+	wrmsr(X2APIC_MSR(APIC_SVR), svr | (1U << 12));
+	report(rdmsr(X2APIC_MSR(APIC_SVR)) == (svr | (1U << 12)), "x2apic svr directed eoi bit",
+	       (uint32_t)rdmsr(X2APIC_MSR(APIC_SVR)));
+	wrmsr(X2APIC_MSR(APIC_SVR), svr);
 
 	__asm__ volatile("sti");
 	wrmsr(X2APIC_MSR(0x3F0), VEC_SELF);	/* SELF_IPI */

@@ -30,6 +30,16 @@ void vlapic_reset(void *regs, uint32_t apic_id)
 		reg_write(regs, lvt_regs[i], (uint32_t)APIC_LVT_MASKED);
 }
 
+void vlapic_set_directed_eoi(void *regs, bool offered)
+{
+	uint32_t lvr = reg_read(regs, APIC_LVR) & ~(uint32_t)APIC_LVR_DIRECTED_EOI;
+
+	reg_write(regs, APIC_LVR, lvr | (offered ? (uint32_t)APIC_LVR_DIRECTED_EOI : 0));
+	if (!offered)
+		reg_write(regs, APIC_SPIV,
+			  reg_read(regs, APIC_SPIV) & ~(uint32_t)APIC_SPIV_DIRECTED_EOI);
+}
+
 int vlapic_find_highest(void *regs, unsigned int base)
 {
 	for (int w = 7; w >= 0; w--) {
@@ -100,9 +110,12 @@ void vlapic_write_tpr(void *regs, uint32_t val)
 void vlapic_write_svr(void *regs, uint32_t val)
 {
 	bool was_enabled = reg_read(regs, APIC_SPIV) & APIC_SPIV_APIC_ENABLED;
+	uint32_t mask = 0xFF | (uint32_t)(APIC_SPIV_APIC_ENABLED | APIC_SPIV_FOCUS_DISABLED);
 
-	/* Vector, software enable, focus-check and EOI-suppression bits only. */
-	val &= 0x13FF;
+	/* EOI-broadcast suppression only where LVR offers it (as KVM masks it). */
+	if (reg_read(regs, APIC_LVR) & APIC_LVR_DIRECTED_EOI)
+		mask |= (uint32_t)APIC_SPIV_DIRECTED_EOI;
+	val &= mask;
 	reg_write(regs, APIC_SPIV, val);
 	/* Software-disabling masks every LVT entry (SDM 10.4.7.2). */
 	if (was_enabled && !(val & APIC_SPIV_APIC_ENABLED))

@@ -204,10 +204,18 @@ int vkvm_lapic_accept(struct vkvm_lapic *l, uint32_t idx)
 	return vec;
 }
 
+void vkvm_lapic_set_directed_eoi(struct vkvm_lapic *l, bool offered)
+{
+	l->directed_eoi = offered;
+	for (uint32_t i = 0; i < l->nr; i++)
+		vlapic_set_directed_eoi(vkvm_lapic_regs(l, i), offered);
+}
+
 void vkvm_lapic_reset(struct vkvm_lapic *l, uint32_t idx)
 {
 	pthread_mutex_lock(&l->timer_lock);
 	vlapic_reset(vkvm_lapic_regs(l, idx), idx);
+	vlapic_set_directed_eoi(vkvm_lapic_regs(l, idx), l->directed_eoi);
 	vkvm_timer_clear(l, idx);
 	/* INIT leaves IA32_APIC_BASE alone: an x2APIC stays in x2APIC mode. */
 	if (vkvm_lapic_x2apic(l, idx))

@@ -98,6 +98,8 @@ struct vkvm_lapic {
 	 * thread only.
 	 */
 	uint64_t apic_base[VKVM_MAX_CPUS];
+	/* LVR offers EOI-broadcast suppression (vkvm_lapic_set_directed_eoi). */
+	bool directed_eoi;
 	/*
 	 * vCPU idx's xAPIC page moved from old_page to new_page (page
 	 * addresses, EN aside): the runner moves its MMIO window.  On vCPU
@@ -110,6 +112,12 @@ struct vkvm_lapic {
 
 /* The VM and nr vCPUs, each with a reset APIC; -errno and why on failure. */
 int vkvm_lapic_init(struct vkvm_lapic *l, uint32_t nr, char *why, size_t why_size);
+/*
+ * Offer EOI-broadcast suppression in every vCPU's LVR from now on, and
+ * after every reset, as KVM's LAPIC does when CPUID has x2APIC and the
+ * I/O APIC is the VMM's.  After vkvm_lapic_init, before any vCPU runs.
+ */
+void vkvm_lapic_set_directed_eoi(struct vkvm_lapic *l, bool offered);
 void vkvm_lapic_fini(struct vkvm_lapic *l);
 /* Start and stop the timer thread (stop is idempotent; fini calls it). */
 int vkvm_lapic_timer_start(struct vkvm_lapic *l, char *why, size_t why_size);

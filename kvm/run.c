@@ -353,6 +353,8 @@ static int machine_build(struct vkvm *v, char *why, size_t why_size)
 	if (ret)
 		return ret;
 	if (!v->kernel_chip) {
+		/* As KVM's LAPIC: x2APIC in CPUID, and the I/O APIC is ours. */
+		vkvm_lapic_set_directed_eoi(&v->lapic, v->msrs.x2apic);
 		v->lapic_ready = true;
 		v->lapic.kick = vkvm_apic_kick;
 		v->lapic.opaque = v;

@@ -162,9 +162,12 @@ static inline uint32_t avic_gatag(uint32_t vm_id, uint32_t vcpu_idx)
 
 #define APIC_LVT_MASKED                BIT_ULL(16)
 #define APIC_SPIV_APIC_ENABLED         BIT_ULL(8)
+#define APIC_SPIV_FOCUS_DISABLED       BIT_ULL(9)
+#define APIC_SPIV_DIRECTED_EOI         BIT_ULL(12)	/* EOI-broadcast suppression */
 #define APIC_XAPIC_ID                  GENMASK_ULL(31, 24)
 /* Version 0x14 (integrated APIC), six LVT entries (max index 5). */
 #define APIC_LVR_VALUE                 (0x14U | (5U << 16))
+#define APIC_LVR_DIRECTED_EOI          BIT_ULL(24)	/* SVR bit 12 supported */
 
 static inline uint32_t *apic_reg(void *page, unsigned int offset)
 {

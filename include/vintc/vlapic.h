@@ -18,6 +18,15 @@
 #define APIC_ESR_ILLEGAL_REGISTER       (1U << 7)
 
 void vlapic_reset(void *regs, uint32_t apic_id);
+/*
+ * Offer EOI-broadcast suppression (LVR bit 24) or not (the reset state).
+ * KVM's LAPIC offers it when CPUID has x2APIC and the I/O APIC is not
+ * KVM's, which is this machine's case under both irqchips.  SVR bit 12 is
+ * writable only while it is offered.  The broadcast itself is not
+ * suppressed: KVM's LAPIC on a split irqchip reports every level EOI to
+ * userspace whatever SVR says, and so does this model.
+ */
+void vlapic_set_directed_eoi(void *regs, bool offered);
 /* Highest vector set in a 256-bit register (IRR/ISR/TMR), or -1. */
 int vlapic_find_highest(void *regs, unsigned int base);
 /* PPR from TPR and the highest in-service vector; stored and returned. */

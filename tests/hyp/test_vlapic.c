@@ -96,10 +96,32 @@ TEST(vlapic_svr_disable_masks_lvts)
 	vlapic_write_svr(r, 0x1FF);
 	*apic_reg(r, APIC_LVTT) = 0x20;		/* unmasked timer */
 	vlapic_write_svr(r, 0xFFFFFFFF);	/* reserved bits ignored */
-	ASSERT_EQ(*apic_reg(r, APIC_SPIV), 0x13FF);
+	ASSERT_EQ(*apic_reg(r, APIC_SPIV), 0x3FF);	/* bit 12 not offered */
 	ASSERT_EQ(*apic_reg(r, APIC_LVTT), 0x20);
 	vlapic_write_svr(r, 0xFF);
 	ASSERT_EQ(*apic_reg(r, APIC_LVTT), 0x10020);
+	host_pages_free(r);
+}
+
+/* SVR bit 12 is writable only while LVR bit 24 offers it, as on KVM. */
+TEST(vlapic_svr_directed_eoi_only_where_offered)
+{
+	void *r = page();
+
+	vlapic_set_directed_eoi(r, true);
+	ASSERT_EQ(*apic_reg(r, APIC_LVR), 0x01050014);
+	vlapic_write_svr(r, 0x11FF);
+	ASSERT_EQ(*apic_reg(r, APIC_SPIV), 0x11FF);
+	/* Withdrawn: LVR as at reset, and the bit goes with it. */
+	vlapic_set_directed_eoi(r, false);
+	ASSERT_EQ(*apic_reg(r, APIC_LVR), 0x00050014);
+	ASSERT_EQ(*apic_reg(r, APIC_SPIV), 0x1FF);
+	vlapic_write_svr(r, 0x11FF);
+	ASSERT_EQ(*apic_reg(r, APIC_SPIV), 0x1FF);
+	/* A reset withdraws it; the engine offers it again after each. */
+	vlapic_set_directed_eoi(r, true);
+	vlapic_reset(r, 3);
+	ASSERT_EQ(*apic_reg(r, APIC_LVR), 0x00050014);
 	host_pages_free(r);
 }
 

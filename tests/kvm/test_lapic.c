@@ -96,6 +96,23 @@ TEST(kvm_lapic_init_bad_count)
 	free(l);
 }
 
+/* EOI-broadcast suppression once LVR offers it, on every vCPU, after resets too. */
+TEST(kvm_lapic_directed_eoi_offered)
+{
+	struct vkvm_lapic *l = lapic_new(2);
+
+	vkvm_lapic_set_directed_eoi(l, true);
+	for (uint32_t i = 0; i < 2; i++)
+		ASSERT_EQ(rd(l, i, APIC_LVR), 0x01050014);
+	ASSERT(!wr(l, 1, APIC_SPIV, 0xFFFFFFFF));
+	ASSERT_EQ(rd(l, 1, APIC_SPIV), 0x13FF);
+	vkvm_lapic_reset(l, 1);
+	ASSERT_EQ(rd(l, 1, APIC_LVR), 0x01050014);
+	ASSERT_EQ(rd(l, 1, APIC_SPIV), 0xFF);
+	vkvm_lapic_fini(l);
+	free(l);
+}
+
 /* xAPIC MMIO: what sticks, what is read-only, what has side effects. */
 TEST(kvm_lapic_xapic_registers)
 {
@@ -104,7 +121,7 @@ TEST(kvm_lapic_xapic_registers)
 
 	/* Trap class: stored, reserved bits dropped by the hypervisor. */
 	ASSERT(!wr(l, 0, APIC_SPIV, 0xFFFFFFFF));
-	ASSERT_EQ(rd(l, 0, APIC_SPIV), 0x13FF);
+	ASSERT_EQ(rd(l, 0, APIC_SPIV), 0x3FF);	/* no EOI-broadcast suppression offered */
 	ASSERT(!wr(l, 0, APIC_LVT0, 0xFFFFFFFF));
 	ASSERT_EQ(rd(l, 0, APIC_LVT0), 0x1A7FF);
 	ASSERT(!wr(l, 0, APIC_TDCR, 0xFFFFFFFF));
