@@ -142,11 +142,11 @@ int avic_deliver_irq(struct vm *vm, const struct vlapic_icr *irq);
  * The engine's hook for an EOI that ends a level-triggered vector (its
  * TMR bit set): the local APIC broadcasts such an EOI to the I/O APICs
  * (SDM 11.8.5), fn(vcpu, vector, opaque) on the EOI-ing vCPU's thread is
- * how.  NULL: none.  Set before any vCPU of the VM runs.  EOI-broadcast
- * suppression is not offered (LVR bit 24 clear, as KVM's LAPIC with its
- * in-kernel I/O APIC), so SVR bit 12 does not stop the broadcast.  (KVM's
- * LAPIC on a split irqchip with x2APIC in CPUID sets LVR bit 24 yet still
- * reports every level EOI to userspace; Linux never sets SVR bit 12.)
+ * how.  NULL: none.  Set before any vCPU of the VM runs.  SVR bit 12
+ * (EOI-broadcast suppression, writable where the engine offers it in LVR,
+ * vlapic_set_directed_eoi) does not stop the hook: KVM's LAPIC on a split
+ * irqchip reports every level EOI to userspace whatever SVR says, and the
+ * I/O APIC's EOI register is the guest's other way to end one.
  */
 void avic_set_eoi_hook(struct vm *vm, void (*fn)(struct vcpu *vcpu, uint8_t vector, void *opaque),
 		       void *opaque);
