@@ -141,22 +141,16 @@ static void write_info(uint8_t *ram, uint64_t ram_size, const struct mboot_param
 int mboot_load(const struct mboot_params *p, void *ram, uint64_t ram_size,
 	       struct mboot_layout *layout, char *why, size_t why_size)
 {
-	struct boot_img l = { .why = why, .why_size = why_size };
+	struct boot_img l;
 	struct boot_elf e;
 	struct mboot_layout lay;
 	uint32_t hflags = 0;
 	uint8_t *r = ram;
 	int ret;
 
-	if (why && why_size)
-		why[0] = '\0';
-	if (!p || !ram || !layout || (!p->image && p->image_size))
-		return boot_fail(&l, -EINVAL, "missing loader argument");
-	if (ram_size < MBOOT_MIN_RAM || ram_size > MBOOT_MAX_RAM)
-		return boot_fail(&l, -EINVAL, "RAM size 0x%llx is outside 0x%llx..0x%llx",
-			         (unsigned long long)ram_size, MBOOT_MIN_RAM, MBOOT_MAX_RAM);
-	l.img = p->image;
-	l.size = p->image_size;
+	ret = boot_img_open(&l, p, ram, ram_size, layout, why, why_size);
+	if (ret)
+		return ret;
 	memset(&lay, 0, sizeof(lay));
 
 	ret = boot_elf_header(&l, false, &e);

@@ -240,21 +240,15 @@ static void write_zero_page(uint8_t *ram, const struct boot_img *l, const struct
 int bzimage_load(const struct mboot_params *p, void *ram, uint64_t ram_size,
 		 struct mboot_layout *layout, char *why, size_t why_size)
 {
-	struct boot_img l = { .why = why, .why_size = why_size };
+	struct boot_img l;
 	struct mboot_layout lay;
 	struct bz bz = { 0 };
 	uint8_t *r = ram;
 	int ret;
 
-	if (why && why_size)
-		why[0] = '\0';
-	if (!p || !ram || !layout || (!p->image && p->image_size))
-		return boot_fail(&l, -EINVAL, "missing loader argument");
-	if (ram_size < MBOOT_MIN_RAM || ram_size > MBOOT_MAX_RAM)
-		return boot_fail(&l, -EINVAL, "RAM size 0x%llx is outside 0x%llx..0x%llx",
-				 (unsigned long long)ram_size, MBOOT_MIN_RAM, MBOOT_MAX_RAM);
-	l.img = p->image;
-	l.size = p->image_size;
+	ret = boot_img_open(&l, p, ram, ram_size, layout, why, why_size);
+	if (ret)
+		return ret;
 	ret = check_header(&l, &bz);
 	if (!ret)
 		ret = check_fit(&l, p, ram_size, &bz);

@@ -32,6 +32,23 @@ int boot_fail(struct boot_img *l, int err, const char *fmt, ...)
 	return err;
 }
 
+int boot_img_open(struct boot_img *l, const struct mboot_params *p, const void *ram,
+		  uint64_t ram_size, const struct mboot_layout *layout, char *why,
+		  size_t why_size)
+{
+	*l = (struct boot_img){ .why = why, .why_size = why_size };
+	if (why && why_size)
+		why[0] = '\0';
+	if (!p || !ram || !layout || (!p->image && p->image_size))
+		return boot_fail(l, -EINVAL, "missing loader argument");
+	if (ram_size < MBOOT_MIN_RAM || ram_size > MBOOT_MAX_RAM)
+		return boot_fail(l, -EINVAL, "RAM size 0x%llx is outside 0x%llx..0x%llx",
+				 (unsigned long long)ram_size, MBOOT_MIN_RAM, MBOOT_MAX_RAM);
+	l->img = p->image;
+	l->size = p->image_size;
+	return 0;
+}
+
 int boot_elf_header(struct boot_img *l, bool allow64, struct boot_elf *e)
 {
 	const uint8_t *h = l->img;

@@ -55,6 +55,15 @@ struct boot_mmap {
 __attribute__((format(printf, 3, 4)))
 int boot_fail(struct boot_img *l, int err, const char *fmt, ...);
 
+/*
+ * Every loader's start: *l reads p's image and reports into why (cleared),
+ * once the arguments and the RAM size (MBOOT_MIN_RAM..MBOOT_MAX_RAM) are
+ * checked; -EINVAL and why otherwise.
+ */
+int boot_img_open(struct boot_img *l, const struct mboot_params *p, const void *ram,
+		  uint64_t ram_size, const struct mboot_layout *layout, char *why,
+		  size_t why_size);
+
 /* Callers have checked off + 2/4/8 <= size. */
 static inline uint16_t boot_rd16(const uint8_t *p, uint64_t off)
 {
