@@ -26,16 +26,12 @@
 static const char early_eoi[] =
 	": the local APIC sends the EOI of a level-triggered vector before its handler does\n";
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* The PASS lines, sorted and joined; with skips_pass, SKIP lines as PASS. */
 static char *ioapic_lines(const char *out, bool skips_pass, int *skips)
 {
-	char *copy = strdup(out), *save = NULL, *res, *lines[128];
-	size_t n = 0, len = 1;
+	char *copy = strdup(out), *save = NULL, *res;
+	const char *lines[128];
+	size_t n = 0;
 
 	ASSERT(copy);
 	*skips = 0;
@@ -56,16 +52,8 @@ static char *ioapic_lines(const char *out, bool skips_pass, int *skips)
 		}
 		ASSERT(n < ARRAY_SIZE(lines));
 		lines[n++] = l;
-		len += strlen(l) + 1;
 	}
-	qsort(lines, n, sizeof(lines[0]), cmp_str);
-	res = malloc(len);
-	ASSERT(res);
-	res[0] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		strcat(res, lines[i]);
-		strcat(res, "\n");
-	}
+	res = lines_sorted(lines, n);
 	free(copy);
 	return res;
 }

@@ -127,6 +127,24 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+char *lines_sorted(const char **lines, size_t n)
+{
+	size_t len = 1;
+	char *res;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(lines[i]) + 1;
+	qsort(lines, n, sizeof(lines[0]), cmp_str);
+	res = malloc(len);
+	ASSERT(res);
+	res[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		strcat(res, lines[i]);
+		strcat(res, "\n");
+	}
+	return res;
+}
+
 /*
  * The PASS lines of a guest's output, sorted (APs' lines interleave) and
  * joined.  The known differences between the irqchips: KVM's LAPIC does
@@ -142,7 +160,7 @@ char *pass_lines(const char *out)
 	static const char skip_ppr[] = "SKIP ppr:";
 	static const char skip_eoi[] = "SKIP x2apic gp eoi nonzero:";
 	const char *lines[256];
-	size_t n = 0, len = 1;
+	size_t n = 0;
 	char *copy = strdup(out), *save = NULL, *res;
 
 	ASSERT(copy);
@@ -157,16 +175,8 @@ char *pass_lines(const char *out)
 			continue;
 		ASSERT(n < ARRAY_SIZE(lines));
 		lines[n++] = l;
-		len += strlen(l) + 1;
 	}
-	qsort(lines, n, sizeof(lines[0]), cmp_str);
-	res = malloc(len);
-	ASSERT(res);
-	res[0] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		strcat(res, lines[i]);
-		strcat(res, "\n");
-	}
+	res = lines_sorted(lines, n);
 	free(copy);
 	return res;
 }

@@ -50,6 +50,8 @@ char *lib_run(const char *name, const char *cmdline, uint32_t timeout_s,
  * joined, malloc'ed; the irqchips' known differences count as PASS.
  */
 char *pass_lines(const char *out);
+/* lines[0..n) sorted (in place) and joined, each ending in a newline; malloc'ed. */
+char *lines_sorted(const char **lines, size_t n);
 /*
  * Run guest `name` on `cpus` vCPUs under --irqchip=avic and
  * --irqchip=kernel: both must end with status 1 and the same PASS lines.
